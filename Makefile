@@ -1,0 +1,67 @@
+# The course's commands. On a fresh machine with python3 (3.11), make and access to PyPI:
+#   make course   run every chapter (the reader's profile), regenerate the notebooks, render the book
+#   make test     everything CI checks: pytest on helpers, nbval on every chapter (quick profile)
+#   make lab      JupyterLab on the chapters, .py files opening as notebooks
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.setup-done
+KERNEL := triplet-course
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup course chapters book test pytest nbval lab benchmarks browser clean
+
+setup: $(STAMP)
+
+# Re-run the install only when the dependencies change; otherwise `make setup` is instant.
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m helpers.book kernel
+	@mkdir -p $(dir $(LAB_SETTINGS))
+	@printf '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}\n' > $(LAB_SETTINGS)
+	@touch $(STAMP)
+	@echo "setup done: $(VENV) with the '$(KERNEL)' kernel"
+
+course: setup
+	@start=$$(date +%s); \
+	$(PY) -m helpers.book run && $(PY) -m helpers.book render && \
+	echo "make course: $$(( $$(date +%s) - start )) s in all"
+
+chapters: setup
+	$(PY) -m helpers.book run
+
+book: setup
+	$(PY) -m helpers.book render
+
+test: setup
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory pytest nbval && \
+	echo "make test: $$(( $$(date +%s) - start )) s in all"
+
+pytest: setup
+	TRIPLET_COURSE_PROFILE=quick $(PY) -m pytest tests
+
+nbval: setup
+	$(PY) -m helpers.book check
+	TRIPLET_COURSE_PROFILE=quick $(PY) -m pytest -p no:cacheprovider --nbval-lax \
+	    --nbval-kernel-name $(KERNEL) $$($(PY) -m helpers.book list --ipynb)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=chapters
+
+benchmarks: setup
+	$(PY) benchmarks/loss_scaling.py
+	$(PY) benchmarks/training_throughput.py
+	$(PY) benchmarks/embedding_quality.py
+
+# Debian's Chromium, for the browser test of the rendered book (skipped where it is absent).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+clean:
+	rm -rf _build runs .pytest_cache

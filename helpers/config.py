@@ -1,0 +1,64 @@
+"""Run profiles: the reader's default and a quick one for CI (introduced in chapter 0).
+
+Chapters never read environment variables themselves; they ask this module::
+
+    from helpers.config import PROFILE
+    epochs = PROFILE.pick(reader=25, quick=2)
+
+The environment variable ``TRIPLET_COURSE_PROFILE`` selects the profile: ``reader`` (the default)
+or ``quick`` (fewer images and epochs, so that CI runs every chapter in minutes). Both profiles use
+real MNIST and print real, measured numbers; the quick one simply measures less.
+
+``TRIPLET_COURSE_DATA`` forces the data source used by ``helpers.data.load_mnist("auto")``
+(``keras``, ``offline`` or a path), and ``TRIPLET_COURSE_CACHE`` moves the download cache.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+PROFILE_ENV = "TRIPLET_COURSE_PROFILE"
+DATA_ENV = "TRIPLET_COURSE_DATA"
+CACHE_ENV = "TRIPLET_COURSE_CACHE"
+PROFILES = ("reader", "quick")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The active run profile.
+
+    Attributes:
+        name: ``"reader"`` or ``"quick"``.
+        train_limit: at most this many training images per chapter (``None``: all of them).
+        test_limit: at most this many test images (``None``: all of them).
+    """
+
+    name: str
+    train_limit: int | None
+    test_limit: int | None
+
+    @property
+    def quick(self) -> bool:
+        return self.name == "quick"
+
+    def pick(self, *, reader: Any, quick: Any) -> Any:
+        """Return ``quick`` in the quick profile and ``reader`` otherwise."""
+        return quick if self.quick else reader
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Build the profile called ``name``, or the one the environment selects."""
+    if name is None:
+        name = os.environ.get(PROFILE_ENV, "reader").strip().lower() or "reader"
+    if name not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_ENV}={name!r} is not a profile; choose one of {', '.join(PROFILES)}"
+        )
+    if name == "quick":
+        return Profile(name="quick", train_limit=2000, test_limit=500)
+    return Profile(name="reader", train_limit=None, test_limit=None)
+
+
+PROFILE = get_profile()
