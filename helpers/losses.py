@@ -1,0 +1,358 @@
+"""Triplet losses for a batch of labelled embeddings (chapter 2 — the local TF semi-hard loss).
+
+Notation: a batch of ``B`` embeddings with labels ``y``, the distance matrix ``D`` of
+:func:`helpers.distances.pairwise_distances`, ``d(a, b) = D[a, b]``. An ordered *positive pair*
+is ``(a, p)`` with ``a != p`` and ``y_a == y_p``; a *negative* of ``a`` is any ``n`` with
+``y_n != y_a``. ``[x]_+ = max(x, 0)``.
+
+* :func:`semi_hard_triplet_loss` — FaceNet's semi-hard mining with TensorFlow's exact rule. For
+  each positive pair, the chosen negative distance is
+
+  - ``min { d(a, n) : d(a, n) > d(a, p) }`` over negatives (strictly farther than the positive);
+  - if there is none, ``max d(a, n)`` over all negatives of ``a`` (the farthest one);
+  - if ``a`` has no negative at all (a single-class batch), ``0``,
+
+  and ``loss = mean over positive pairs of [margin + d(a, p) - chosen]_+``. In a single-class
+  batch that is the mean of ``[margin + d(a, p)]_+`` — TensorFlow's value, kept on purpose. A batch
+  without any positive pair gives ``0`` (TF Addons divides by zero and returns NaN there).
+  ``method="tile"`` follows TensorFlow's original ``O(B^3)`` formulation; ``method="sort"``
+  (default) gives the same values and gradients in ``O(B^2)`` memory.
+* :func:`hard_triplet_loss` — batch-hard (hardest positive and negative per anchor).
+* :func:`batch_all_triplet_loss` — every valid triplet; ``O(B^3)`` memory.
+
+Labels may be ``(B,)`` or ``(B, 1)``, integer or float. float16/bfloat16 embeddings are computed in
+float32 and the loss is returned in their dtype; float64 is computed in float64. Where several
+negatives tie at the chosen distance, they share its gradient equally (as ``tf.reduce_min`` does).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from helpers.distances import check_distance, check_embeddings, pairwise_distances
+
+__all__ = [
+    "SEMI_HARD_METHODS", "semi_hard_triplet_loss", "hard_triplet_loss", "batch_all_triplet_loss",
+    "SemiHardTripletLoss", "HardTripletLoss", "label_concat_adapter", "split_label_concat",
+    "LabelConcatLoss",
+]
+
+SEMI_HARD_METHODS = ("sort", "tile")
+_LOW_PRECISION = (tf.float16, tf.bfloat16)
+
+
+# ----------------------------------------------------------------------------- input handling
+def _prepare(labels, embeddings):
+    """Validate inputs; return ``(labels (B,), embeddings in compute dtype, output dtype)``."""
+    x = check_embeddings(embeddings)
+    out_dtype = x.dtype
+    if out_dtype in _LOW_PRECISION:
+        x = tf.cast(x, tf.float32)
+    y = tf.convert_to_tensor(labels)
+    shape, rank = y.shape, y.shape.rank
+    if rank is not None:
+        if rank == 0 or rank > 2 or (rank == 2 and shape[1] is not None and shape[1] != 1):
+            raise ValueError(
+                f"labels must have shape (B,) or (B, 1) with class indices (not one-hot); got "
+                f"labels shape {tuple(shape)} for embeddings shape {tuple(x.shape)}"
+            )
+        n_labels, n_embeddings = shape[0], x.shape[0]
+        if n_labels is not None and n_embeddings is not None and n_labels != n_embeddings:
+            raise ValueError(
+                f"labels and embeddings disagree on the batch size: labels shape {tuple(shape)}, "
+                f"embeddings shape {tuple(x.shape)}"
+            )
+    y = tf.reshape(y, [-1])
+    if y.shape[0] is None or x.shape[0] is None:  # only known when the graph runs
+        tf.debugging.assert_equal(
+            tf.shape(y)[0], tf.shape(x)[0],
+            message="labels (flattened) and embeddings must have the same batch size",
+        )
+    return y, x, out_dtype
+
+
+def _setup(labels, embeddings, distance):
+    """Distances ``D``, masks ``positive[a, p]`` (same label, ``a != p``) and ``negative[a, n]``
+    (different label), and the output dtype."""
+    check_distance(distance)
+    y, x, out_dtype = _prepare(labels, embeddings)
+    same = tf.equal(y[:, None], y[None, :])
+    not_self = tf.logical_not(tf.eye(tf.shape(y)[0], dtype=tf.bool))
+    positive = tf.logical_and(same, not_self)
+    return pairwise_distances(x, distance), positive, tf.logical_not(same), out_dtype
+
+
+def _check_method(method):
+    if method not in SEMI_HARD_METHODS:
+        raise ValueError(f"Unknown method {method!r}; valid methods are: sort, tile")
+
+
+def _scalar(value, dtype):
+    """``value`` as a ``dtype`` tensor (a Python float is not rounded through float32)."""
+    return tf.cast(tf.convert_to_tensor(value, dtype_hint=dtype), dtype)
+
+
+def _mean_hinge(values, mask):
+    """Mean of ``[values]_+`` over the entries where ``mask`` holds; ``0`` for an empty mask."""
+    mask = tf.cast(mask, values.dtype)
+    total = tf.reduce_sum(tf.maximum(values, 0.0) * mask)
+    return total / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+# ----------------------------------------------------------------------------- semi-hard loss
+def _semi_hard_tile(d, positive, negative, margin):
+    """TensorFlow's ``O(B^3)`` formulation: one ``(B, B, B)`` tensor indexed ``[a, p, n]``."""
+    b = tf.shape(d)[0]
+    inf = tf.constant(float("inf"), d.dtype)
+    d_an = tf.tile(d[:, None, :], [1, b, 1])  # [a, p, n] = d(a, n): D tiled B times
+    d_ap = d[:, :, None]  # [a, p, 1] = d(a, p)
+    beyond = tf.logical_and(tf.tile(negative[:, None, :], [1, b, 1]), d_an > d_ap)
+    nearest_beyond = tf.reduce_min(tf.where(beyond, d_an, inf), axis=2)  # masked minimum
+    has_beyond = tf.reduce_any(beyond, axis=2)
+    farthest = tf.reduce_max(tf.where(negative, d, -inf), axis=1)  # masked maximum (fallback)
+    farthest = tf.where(tf.reduce_any(negative, axis=1), farthest, tf.zeros_like(farthest))
+    chosen = tf.where(has_beyond, nearest_beyond, farthest[:, None])
+    return _mean_hinge(margin + d - chosen, positive)
+
+
+def _positive_pairs_by_row(d, positive):
+    """Positive-pair distances packed per anchor: ``(d_ap (B, M), valid (B, M))``, ``M`` = max
+    number of positives of an anchor (about ``B / classes``). Row ``a`` holds ``d(a, p)`` for
+    ``a``'s positives, then padding (``valid`` False)."""
+    b = tf.shape(d)[0]
+    pairs = tf.where(positive)  # (P, 2) [a, p], row-major
+    counts = tf.reduce_sum(tf.cast(positive, tf.int64), axis=1)
+    slot = tf.range(tf.shape(pairs, tf.int64)[0]) - tf.gather(tf.cumsum(counts, exclusive=True),
+                                                                pairs[:, 0])
+    width = tf.reduce_max(tf.concat([counts, [0]], axis=0))
+    columns = tf.scatter_nd(tf.stack([pairs[:, 0], slot], axis=1), pairs[:, 1],
+                            tf.stack([tf.cast(b, tf.int64), width]))
+    valid = tf.range(width)[None, :] < counts[:, None]
+    return tf.gather(d, columns, batch_dims=1), valid
+
+
+def _semi_hard_sort(d, positive, negative, margin):
+    """The same loss in ``O(B^2)`` memory: sort each anchor's negative distances once.
+
+    Row ``a`` of ``s`` holds ``a``'s negative distances in ascending order followed by ``+inf``.
+    ``searchsorted(s[a], d(a, p), side="right")`` is the position of the first negative strictly
+    farther than ``p``; when it is past the last negative, the last negative (the farthest) is
+    taken instead. Only the ``(B, M)`` positive pairs are searched (``M`` ~ ``B / classes``).
+    No gradient flows through the sort: the chosen distance is gathered from ``D`` itself, and
+    its gradient is shared by all negatives at exactly that distance, as in the ``"tile"`` method.
+    """
+    b = tf.shape(d)[0]
+    inf = tf.constant(float("inf"), d.dtype)
+    top, order = tf.math.top_k(-tf.where(negative, tf.stop_gradient(d), inf), k=b)
+    s = -top  # (B, B), ascending
+    n_neg = tf.reduce_sum(tf.cast(negative, tf.int32), axis=1)[:, None]  # (B, 1)
+    d_ap, valid = _positive_pairs_by_row(d, positive)  # (B, M)
+    first_beyond = tf.searchsorted(s, tf.stop_gradient(d_ap), side="right", out_type=tf.int32)
+    has_beyond = first_beyond < n_neg
+    last = tf.maximum(n_neg - 1, 0)
+    target = tf.gather(s, tf.where(has_beyond, first_beyond, last), batch_dims=1)
+    # s[a, lo:hi] is the run of negatives at exactly the chosen distance (ties). Beyond: the run
+    # starts at first_beyond. Farthest: it ends at n_neg and starts where the row maximum does.
+    hi = tf.searchsorted(s, target, side="right", out_type=tf.int32)
+    farthest_start = tf.searchsorted(s, tf.gather(s, last, batch_dims=1), side="left",
+                                     out_type=tf.int32)  # (B, 1): one search per row
+    lo = tf.where(has_beyond, first_beyond, farthest_start)
+    chosen = _pick_tie_shared(d, order, lo, hi)
+    chosen = tf.where(n_neg > 0, chosen, tf.zeros_like(chosen))  # no negative at all: 0
+    return _mean_hinge(margin + d_ap - chosen, valid)
+
+
+def _pick_tie_shared(d, order, lo, hi):
+    """``d[a, order[a, lo]]`` with its gradient shared equally by columns ``order[a, lo:hi]``.
+
+    Backward pass: put ``+g / (hi - lo)`` at sorted position ``lo`` and ``-g / (hi - lo)`` at
+    ``hi``; a cumulative sum along the row spreads it over ``lo .. hi - 1``; ``order`` maps the
+    sorted positions back to columns.
+    """
+    b = tf.shape(d)[0]
+    rows = tf.broadcast_to(tf.range(b)[:, None], tf.shape(lo))
+    columns = tf.gather(order, tf.minimum(lo, b - 1), batch_dims=1)
+
+    @tf.custom_gradient
+    def pick(dist):
+        def grad(upstream):
+            count = hi - lo
+            share = upstream / tf.cast(tf.maximum(count, 1), upstream.dtype)
+            share = tf.where(count > 0, share, tf.zeros_like(share))
+            marks = tf.scatter_nd(tf.stack([rows, lo], -1), share, [b, b + 1])
+            marks -= tf.scatter_nd(tf.stack([rows, hi], -1), share, [b, b + 1])
+            per_position = tf.reshape(tf.cumsum(marks[:, :b], axis=1), [-1])
+            flat_columns = tf.reshape(order + b * tf.range(b)[:, None], [-1])
+            return tf.reshape(tf.math.unsorted_segment_sum(per_position, flat_columns, b * b),
+                              [b, b])
+
+        return tf.gather(dist, columns, batch_dims=1), grad
+
+    return pick(d)
+
+
+def semi_hard_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2", method="sort"):
+    """Semi-hard triplet loss with TensorFlow's semantics (see the module docstring).
+
+    Args:
+        labels: ``(B,)`` or ``(B, 1)`` class labels (int or float).
+        embeddings: ``(B, k)`` embeddings.
+        margin: the margin ``alpha``.
+        distance: ``"squared_l2"`` (default, as TF 1.x), ``"l2"`` or ``"angular"``.
+        method: ``"sort"`` (``O(B^2)`` memory, default) or ``"tile"`` (``O(B^3)``, for teaching).
+
+    Returns:
+        A scalar in the dtype of ``embeddings``.
+    """
+    _check_method(method)
+    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    step = _semi_hard_tile if method == "tile" else _semi_hard_sort
+    return tf.cast(step(d, positive, negative, _scalar(margin, d.dtype)), out_dtype)
+
+
+# ----------------------------------------------------------------------------- batch-hard / all
+def hard_triplet_loss(labels, embeddings, margin=1.0, soft=False, distance="l2"):
+    """Batch-hard triplet loss (TF Addons' conventions).
+
+    Per anchor ``a``: ``hp = max_{p != a, y_p = y_a} d(a, p)`` (``0`` if ``a`` has no positive) and
+    ``hn = min_n d(a, n)`` over negatives, where non-negative entries are first filled with the
+    row maximum ``max_j d(a, j)`` (so an anchor without negatives gets that row maximum). The
+    anchor's loss is ``[margin + hp - hn]_+``, or ``softplus(hp - hn)`` when ``soft=True``
+    (``margin`` unused); the result is the mean over all ``B`` anchors. Distance ``"l2"`` by
+    default, as in TF Addons.
+    """
+    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    hardest_positive = tf.reduce_max(tf.where(positive, d, tf.zeros_like(d)), axis=1)
+    row_max = tf.reduce_max(d, axis=1, keepdims=True)
+    hardest_negative = tf.reduce_min(tf.where(negative, d, row_max + tf.zeros_like(d)), axis=1)
+    gap = hardest_positive - hardest_negative
+    if soft:
+        per_anchor = tf.nn.softplus(gap)
+    else:
+        per_anchor = tf.maximum(_scalar(margin, d.dtype) + gap, 0.0)
+    return tf.cast(tf.reduce_mean(per_anchor), out_dtype)
+
+
+def batch_all_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
+    """Batch-all triplet loss; returns ``(loss, fraction_active)``.
+
+    Over every valid triplet ``(a, p, n)`` (``a != p``, ``y_a = y_p != y_n``),
+    ``l = [margin + d(a, p) - d(a, n)]_+``. ``loss`` is the mean of ``l`` over the *active*
+    triplets (``l > 0``), ``0`` when there is none; ``fraction_active`` is
+    ``#active / #valid`` (``0`` without valid triplets). Builds a ``(B, B, B)`` tensor:
+    ``O(B^3)`` time and memory (about 4 * B^3 bytes per float32 tensor).
+    """
+    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    valid = tf.logical_and(positive[:, :, None], negative[:, None, :])  # [a, p, n]
+    triplet = tf.maximum(_scalar(margin, d.dtype) + d[:, :, None] - d[:, None, :], 0.0)
+    triplet = tf.where(valid, triplet, tf.zeros_like(triplet))
+    n_active = tf.reduce_sum(tf.cast(triplet > 0, d.dtype))
+    n_valid = tf.reduce_sum(tf.cast(valid, d.dtype))
+    loss = tf.reduce_sum(triplet) / tf.maximum(n_active, 1.0)
+    fraction = n_active / tf.maximum(n_valid, 1.0)
+    return tf.cast(loss, out_dtype), tf.cast(fraction, out_dtype)
+
+
+# ----------------------------------------------------------------------------- Keras classes
+@keras.saving.register_keras_serializable(package="triplet_course")
+class SemiHardTripletLoss(keras.losses.Loss):
+    """Keras loss for :func:`semi_hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings.
+
+    ``call`` returns the scalar batch loss, which Keras' default reduction leaves unchanged.
+    ``sample_weight`` has no per-sample meaning for this loss (it only rescales the scalar).
+    """
+
+    def __init__(self, margin=1.0, distance="squared_l2", method="sort",
+                 name="semi_hard_triplet_loss", **kwargs):
+        check_distance(distance)
+        _check_method(method)
+        super().__init__(name=name, **kwargs)
+        self.margin, self.distance, self.method = float(margin), distance, method
+
+    def call(self, y_true, y_pred):
+        return semi_hard_triplet_loss(y_true, y_pred, self.margin, self.distance, self.method)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(margin=self.margin, distance=self.distance, method=self.method)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="triplet_course")
+class HardTripletLoss(keras.losses.Loss):
+    """Keras loss for :func:`hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings."""
+
+    def __init__(self, margin=1.0, soft=False, distance="l2", name="hard_triplet_loss", **kwargs):
+        check_distance(distance)
+        super().__init__(name=name, **kwargs)
+        self.margin, self.soft, self.distance = float(margin), bool(soft), distance
+
+    def call(self, y_true, y_pred):
+        return hard_triplet_loss(y_true, y_pred, self.margin, self.soft, self.distance)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(margin=self.margin, soft=self.soft, distance=self.distance)
+        return config
+
+
+# ----------------------------------------------------------------------------- label-concat wiring
+def split_label_concat(y_pred):
+    """Split ``[label | embedding]`` into ``(int32 labels (B,), embeddings (B, k))``.
+
+    Column 0 carries the label as a float (exact for integers below ``2**24`` in float32, below
+    ``2**11`` in float16); it is rounded and cast back to int32.
+    """
+    y_pred = tf.convert_to_tensor(y_pred)
+    if y_pred.shape.rank != 2 or (y_pred.shape[1] is not None and y_pred.shape[1] < 2):
+        raise ValueError(
+            f"y_pred must be [label | embedding] of shape (B, 1 + k) with k >= 1; "
+            f"got shape {tuple(y_pred.shape)}"
+        )
+    labels = tf.cast(tf.round(tf.cast(y_pred[:, 0], tf.float32)), tf.int32)
+    return labels, y_pred[:, 1:]
+
+
+def label_concat_adapter(loss_fn, **loss_kwargs):
+    """Wrap ``loss_fn(labels, embeddings, **loss_kwargs)`` as ``loss(dummy_y_true, y_pred)``.
+
+    The 2018 notebook's wiring: Keras 2 passed only ``(y_true, y_pred)`` to a loss, so the model
+    output ``y_pred = [label | embedding]`` carried the labels; ``dummy_y_true`` is ignored.
+    """
+
+    def loss(dummy_y_true, y_pred):
+        del dummy_y_true
+        labels, embeddings = split_label_concat(y_pred)
+        return loss_fn(labels, embeddings, **loss_kwargs)
+
+    loss.__name__ = f"label_concat_{getattr(loss_fn, '__name__', 'loss')}"
+    return loss
+
+
+@keras.saving.register_keras_serializable(package="triplet_course")
+class LabelConcatLoss(keras.losses.Loss):
+    """Keras loss applying ``loss`` (e.g. ``SemiHardTripletLoss()``) to ``y_pred = [label | emb]``.
+
+    ``y_true`` is ignored. The inner loss is saved with ``keras.saving.serialize_keras_object``,
+    so a model compiled with ``LabelConcatLoss(SemiHardTripletLoss())`` round-trips via ``.keras``.
+    """
+
+    def __init__(self, loss, name="label_concat_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.inner = loss
+
+    def call(self, y_true, y_pred):
+        labels, embeddings = split_label_concat(y_pred)
+        return self.inner(labels, embeddings)
+
+    def get_config(self):
+        config = super().get_config()
+        config["loss"] = keras.saving.serialize_keras_object(self.inner)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["loss"] = keras.saving.deserialize_keras_object(config["loss"])
+        return cls(**config)

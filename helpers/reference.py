@@ -1,0 +1,142 @@
+"""Brute-force NumPy versions of the triplet losses (chapter 2 — the local TF semi-hard loss).
+
+These are plain Python loops written straight from the definitions, in float64, slow on purpose:
+they are what the chapters print next to the TensorFlow code, and what the tests compare it with.
+Same notation as :mod:`helpers.losses`: ``d(a, b)`` distance, ``(a, p)`` an ordered positive pair
+(``a != p``, same label), ``n`` a negative of ``a`` (different label), ``[x]_+ = max(x, 0)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "pairwise_distances",
+    "semi_hard_choice",
+    "semi_hard_loss",
+    "hard_loss",
+    "batch_all_loss",
+]
+
+NOISE_FACTOR = 8.0  # same numerical-zero rule as helpers.distances
+EPS = float(np.finfo(np.float64).eps)
+
+
+def pairwise_distances(embeddings, distance="squared_l2"):
+    """``(B, B)`` float64 matrix of ``d(x_i, x_j)``, one row at a time.
+
+    ``squared_l2``: ``sum_k (a_k - b_k)^2``; ``l2``: its square root; ``angular``:
+    ``max(1 - u.v, 0)`` with ``u = a / max(||a||, 1e-6)``. As in :mod:`helpers.distances`, values
+    within rounding error of zero (``<= 8 eps (||a||^2 + ||b||^2)``) count as 0; ``d(a, a) = 0``.
+    """
+    if distance not in ("squared_l2", "l2", "angular"):
+        raise ValueError(f"Unknown distance {distance!r}; valid: squared_l2, l2, angular")
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must have rank 2; got shape {x.shape}")
+    if distance == "angular":
+        x = np.array([row / max(np.linalg.norm(row), 1e-6) for row in x])
+    sq_norms = np.sum(x**2, axis=1)
+    d = np.zeros((len(x), len(x)))
+    for i in range(len(x)):  # one row (anchor) at a time
+        if distance == "angular":
+            row = 1.0 - x @ x[i]
+        else:
+            row = np.sum((x - x[i]) ** 2, axis=1)
+        row[row <= NOISE_FACTOR * EPS * (sq_norms[i] + sq_norms)] = 0.0  # numerical zero
+        d[i] = np.sqrt(row) if distance == "l2" else row
+        d[i, i] = 0.0
+    return d
+
+
+def _labels(labels, size):
+    y = np.asarray(labels).reshape(-1)
+    if len(y) != size:
+        raise ValueError(f"{len(y)} labels for {size} embeddings")
+    return y
+
+
+def semi_hard_choice(labels, embeddings, distance="squared_l2"):
+    """TensorFlow's semi-hard choice for every positive pair.
+
+    Returns a dict ``{(a, p): n}`` (in order of ``a`` then ``p``) where ``n`` is
+
+    1. the negative with the smallest ``d(a, n)`` among those with ``d(a, n) > d(a, p)``
+       (strictly farther than the positive), else
+    2. the negative with the largest ``d(a, n)`` (none is farther: take the farthest), else
+    3. ``-1``: ``a`` has no negative at all (the loss then uses 0 as the negative distance).
+
+    Among negatives at exactly the same distance, the lowest index is reported.
+    """
+    d = pairwise_distances(embeddings, distance)
+    y = _labels(labels, len(d))
+    choice = {}
+    for a in range(len(d)):
+        negatives = [n for n in range(len(d)) if y[n] != y[a]]
+        for p in range(len(d)):
+            if p == a or y[p] != y[a]:
+                continue
+            beyond = [n for n in negatives if d[a, n] > d[a, p]]
+            if beyond:
+                choice[(a, p)] = min(beyond, key=lambda n: (d[a, n], n))
+            elif negatives:
+                choice[(a, p)] = max(negatives, key=lambda n: (d[a, n], -n))
+            else:
+                choice[(a, p)] = -1
+    return choice
+
+
+def semi_hard_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
+    """Mean over positive pairs of ``[margin + d(a, p) - d(a, n)]_+`` with ``n`` the semi-hard
+    choice (``d(a, n) = 0`` when ``a`` has no negative); ``0.0`` without positive pairs."""
+    d = pairwise_distances(embeddings, distance)
+    terms = []
+    for (a, p), n in semi_hard_choice(labels, embeddings, distance).items():
+        chosen = d[a, n] if n >= 0 else 0.0
+        terms.append(max(margin + d[a, p] - chosen, 0.0))
+    return float(np.mean(terms)) if terms else 0.0
+
+
+def hard_loss(labels, embeddings, margin=1.0, soft=False, distance="l2"):
+    """Batch-hard loss, mean over all anchors of ``[margin + hp - hn]_+`` (``softplus(hp - hn)``
+    if ``soft``): ``hp`` = farthest positive (0 if none), ``hn`` = nearest negative (the largest
+    ``d(a, j)`` over all ``j`` if ``a`` has no negative)."""
+    d = pairwise_distances(embeddings, distance)
+    y = _labels(labels, len(d))
+    per_anchor = []
+    for a in range(len(d)):
+        hp, hn = 0.0, max(d[a])
+        for j in range(len(d)):
+            if j != a and y[j] == y[a]:
+                hp = max(hp, d[a, j])
+            if y[j] != y[a]:
+                hn = min(hn, d[a, j])
+        gap = hp - hn
+        if soft:
+            per_anchor.append(max(gap, 0.0) + math.log1p(math.exp(-abs(gap))))  # softplus
+        else:
+            per_anchor.append(max(margin + gap, 0.0))
+    return float(np.mean(per_anchor))
+
+
+def batch_all_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
+    """``(loss, fraction)``: mean of ``[margin + d(a, p) - d(a, n)]_+`` over the triplets where it
+    is positive (0 if none), and the fraction of valid triplets that are positive (0 if none)."""
+    d = pairwise_distances(embeddings, distance)
+    y = _labels(labels, len(d))
+    active, n_valid = [], 0
+    for a in range(len(d)):
+        for p in range(len(d)):
+            if p == a or y[p] != y[a]:
+                continue
+            for n in range(len(d)):
+                if y[n] == y[a]:
+                    continue
+                n_valid += 1
+                value = margin + d[a, p] - d[a, n]
+                if value > 0:
+                    active.append(value)
+    loss = float(np.mean(active)) if active else 0.0
+    return loss, (len(active) / n_valid if n_valid else 0.0)
