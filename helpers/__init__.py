@@ -8,9 +8,11 @@ course saved. Modules (and the chapter that introduces each):
 - ``data``       MNIST sources, splits, PK batches (chapter 0)
 - ``distances``, ``losses``, ``reference``  the triplet losses (chapter 2)
 - ``models``     the 2018 MLP, a small CNN, both wirings (chapters 3–4)
+- ``pipeline``   tf.data batches and augmentation (chapter 4)
 - ``training``   fitting with checkpoints and resume (chapter 4)
 - ``evaluation`` retrieval metrics and PCA (chapter 5)
-- ``plotting``   the figures; ``exercises`` self-checks; ``book`` the course runner
+- ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
+- ``exercises``  self-checks; ``book`` and ``render`` the course runner and the HTML book
 """
 
 import os as _os

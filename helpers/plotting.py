@@ -76,3 +76,179 @@ def plot_class_counts(splits: dict, *, title: str = "Images per class"):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- chapter 5 figures
+# Added in chapter 5 "PCA and embedding analysis" (and used for the training curves of chapter 4).
+
+#: Frame colour of a wrong neighbour in ``plot_neighbour_gallery`` (pure red, unlike tab10's red).
+MISTAKE_COLOR = (1.0, 0.0, 0.0, 1.0)
+
+
+def _scatter_classes(ax, points, labels, *, size=6):
+    for cls in np.unique(labels):
+        pts = points[labels == cls]
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, color=class_color(cls), label=str(cls),
+                   alpha=0.7, linewidths=0)
+
+
+def _as_2d(points):
+    from helpers.evaluation import pca_2d
+
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim > 2:
+        points = points.reshape(len(points), -1)
+    if points.ndim != 2:
+        raise ValueError(f"expected points (N, D), got shape {points.shape}")
+    if points.shape[1] == 2:
+        return points, None
+    projected, pca = pca_2d(points)
+    return projected, pca
+
+
+def plot_pca_before_after(before, after, labels, *, names=("before training", "after training"),
+                          title: str = "PCA of the embeddings", share_axes: bool | None = None):
+    """Two PCA scatter plots side by side, points coloured by class, one shared legend.
+
+    Args:
+        before, after: ``(N, D)`` arrays (images are flattened); arrays with ``D > 2`` are
+            projected on their own first two principal components, ``D == 2`` is plotted as is.
+        labels: ``(N,)`` class of every point.
+        names: the two panels' titles.
+        share_axes: use the same x and y limits in both panels; by default only when both
+            inputs have the same dimension (e.g. a network's embeddings before and after).
+    """
+    labels = np.asarray(labels).reshape(-1)
+    for name, points in zip(names, (before, after)):
+        if len(np.asarray(points)) != len(labels):
+            raise ValueError(f"{name}: {len(np.asarray(points))} points but {len(labels)} labels")
+    dims = (np.asarray(before).reshape(len(labels), -1).shape[1],
+            np.asarray(after).reshape(len(labels), -1).shape[1])
+    if share_axes is None:
+        share_axes = dims[0] == dims[1]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharex=share_axes, sharey=share_axes)
+    for ax, points, name, dim in zip(axes, (before, after), names, dims):
+        projected, pca = _as_2d(points)
+        _scatter_classes(ax, projected, labels)
+        shown = "" if pca is None else f", {pca.explained_variance_ratio_.sum():.0%} of variance"
+        ax.set_title(f"{name} ({dim}-d{shown})")
+        ax.set_xlabel("principal component 1" if pca is not None else "dimension 1")
+        ax.set_ylabel("principal component 2" if pca is not None else "dimension 2")
+    handles, names_ = axes[1].get_legend_handles_labels()
+    fig.legend(handles, names_, title="digit", loc="center right", markerscale=3)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    return fig
+
+
+def plot_loss_curves(history, *, title: str = "Training loss", keys=None, log_scale: bool = False):
+    """Loss (and any other logged metric) per epoch from a ``history`` dict, a Keras
+    ``History`` or a ``TrainResult``."""
+    history = getattr(history, "history", history)
+    if not isinstance(history, dict) or not history:
+        raise ValueError("history must be a non-empty dict of lists (or have a .history dict)")
+    keys = keys or [k for k in history if k != "epoch"]
+    if not keys:
+        raise ValueError("history holds no series to plot")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in keys:
+        values = np.asarray(history[key], dtype=float)
+        epochs = np.asarray(history.get("epoch", range(len(values))), dtype=int) + 1
+        ax.plot(epochs, values, marker="o", markersize=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss" if len(keys) == 1 and "loss" in keys[0] else "value")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def pair_distances(embeddings, labels, *, squared: bool = False, max_points: int = 2000, seed: int = 0):
+    """Distances of all positive pairs and all negative pairs (``i < j``) as two arrays.
+
+    At most ``max_points`` points (a random subset) are used, so memory stays bounded.
+    """
+    emb = np.asarray(embeddings, dtype=np.float64)
+    labels = np.asarray(labels).reshape(-1)
+    if emb.ndim != 2 or len(emb) != len(labels) or len(emb) < 2:
+        raise ValueError(f"expected embeddings (N ≥ 2, D) and labels (N,), got {emb.shape}, "
+                         f"{labels.shape}")
+    if len(emb) > max_points:
+        keep = np.random.default_rng(seed).choice(len(emb), size=max_points, replace=False)
+        emb, labels = emb[keep], labels[keep]
+    sq = (emb ** 2).sum(axis=1)
+    d = np.maximum(sq[:, None] - 2.0 * emb @ emb.T + sq[None, :], 0.0)
+    d = d if squared else np.sqrt(d)
+    i, j = np.triu_indices(len(emb), k=1)
+    same = labels[i] == labels[j]
+    return d[i, j][same], d[i, j][~same]
+
+
+def plot_distance_histograms(embeddings, labels, *, squared: bool = False, margin: float | None = None,
+                             bins: int = 60, title: str = "Distances between pairs of images"):
+    """Histograms of positive-pair (same digit) and negative-pair (different digits) distances.
+
+    The less the two overlap, the better nearest-neighbour search works. ``margin`` draws a
+    vertical line (e.g. the triplet loss' margin, with ``squared=True`` for squared L2).
+    """
+    positive, negative = pair_distances(embeddings, labels, squared=squared)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    edges = np.histogram_bin_edges(np.concatenate([positive, negative]), bins=bins)
+    ax.hist(negative, bins=edges, density=True, alpha=0.55, color="tab:gray",
+            label=f"negative pairs ({negative.size:,})")
+    ax.hist(positive, bins=edges, density=True, alpha=0.55, color="tab:blue",
+            label=f"positive pairs ({positive.size:,})")
+    if margin is not None:
+        ax.axvline(margin, color="black", linestyle="--", label=f"margin = {margin:g}")
+    ax.set_xlabel("squared L2 distance" if squared else "L2 distance")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_neighbour_gallery(query_images, query_labels, gallery_images, gallery_labels, neighbour_idx,
+                           *, max_queries: int = 8, title: str = "Nearest neighbours"):
+    """One row per query: the query, then its neighbours nearest first; wrong ones framed red.
+
+    Args:
+        query_images, gallery_images: ``(N, 28, 28[, 1])`` pixels in [0, 1].
+        query_labels, gallery_labels: their classes.
+        neighbour_idx: ``(Q, k)`` gallery indices of each query's neighbours, nearest first
+            (``helpers.evaluation.nearest_neighbours``).
+    """
+    q_img, g_img = np.asarray(query_images), np.asarray(gallery_images)
+    q_img = q_img[..., 0] if q_img.ndim == 4 else q_img
+    g_img = g_img[..., 0] if g_img.ndim == 4 else g_img
+    q_lab, g_lab = np.asarray(query_labels).reshape(-1), np.asarray(gallery_labels).reshape(-1)
+    idx = np.asarray(neighbour_idx)
+    if idx.ndim != 2 or len(idx) != len(q_lab) or len(q_img) != len(q_lab) or len(g_img) != len(g_lab):
+        raise ValueError(f"shapes disagree: queries {q_img.shape}/{q_lab.shape}, gallery "
+                         f"{g_img.shape}/{g_lab.shape}, neighbour_idx {idx.shape}")
+    rows, k = min(max_queries, len(q_lab)), idx.shape[1]
+    fig, axes = plt.subplots(rows, k + 1, figsize=((k + 1) * 1.05, rows * 1.2), squeeze=False)
+    mistakes = 0
+    for r in range(rows):
+        cells = [(q_img[r], q_lab[r], None)] + [(g_img[j], g_lab[j], bool(g_lab[j] == q_lab[r]))
+                                                 for j in idx[r]]
+        for c, (image, label, correct) in enumerate(cells):
+            ax = axes[r, c]
+            ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            frame, width = (class_color(label), 2) if correct is None else \
+                ((0.6, 0.6, 0.6, 1.0), 1) if correct else (MISTAKE_COLOR, 4)
+            mistakes += correct is False
+            for spine in ax.spines.values():
+                spine.set_color(frame)
+                spine.set_linewidth(width)
+            ax.set_title(("query " if c == 0 else "") + str(label), fontsize=8, color=class_color(label))
+    fig.suptitle(f"{title} — {mistakes} wrong neighbour{'s' if mistakes != 1 else ''} (red frames)")
+    fig.supxlabel("query, then its neighbours (nearest first)")
+    fig.supylabel("queries")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,216 @@
+"""Command line: ``python -m helpers train|evaluate`` (chapter 4 "Training on MNIST").
+
+``train`` fits the 2018 MLP or the small CNN with the semi-hard triplet loss and writes, in the
+output folder: ``embedding.keras`` (images ``(N, 28, 28, 1)`` in [0, 1] → embeddings; load it with
+``keras.saving.load_model(path, compile=False)`` after ``import helpers``), ``history.csv``,
+``checkpoints/`` and ``metrics.json`` (throughput, held-out retrieval metrics, recipe, data).
+Running the same command again after an interruption resumes from the last checkpoint. Every
+option defaults to the best measured recipe for the chosen model (``helpers.training.RECIPES``).
+
+``evaluate MODEL`` prints precision@1, R-precision, MAP@R and k-NN accuracy on the data's test
+split (leave-one-out within it), beside the same metrics on raw pixels.
+
+Bad arguments and missing files end with one ``error: ...`` line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+MODELS = ("mlp", "cnn")
+DATA_NAMES = ("auto", "offline", "keras")
+
+
+class UsageError(Exception):
+    """A mistake in the command line, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m helpers",
+                     description="Train and evaluate MNIST embeddings with the semi-hard triplet loss.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate}", parser_class=_Parser)
+    train = sub.add_parser("train", help="train an embedding network",
+                           description="Train an embedding network; defaults are the best measured "
+                                       "recipe of the chosen model (see helpers.training.RECIPES).")
+    train.add_argument("--model", choices=MODELS, default="cnn", help="network (default: cnn)")
+    train.add_argument("--data", default="auto",
+                       help="auto, offline, keras, an mnist.npz or a folder of IDX files (default: auto)")
+    train.add_argument("--output", required=True, type=Path, help="folder for the model and logs")
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int,
+                       help="shuffled batches of this size (instead of the recipe's PK batches)")
+    train.add_argument("--margin", type=_positive_float)
+    train.add_argument("--distance", choices=("squared_l2", "l2", "angular"))
+    train.add_argument("--wiring", choices=("labels", "concat"))
+    train.add_argument("--learning-rate", type=_positive_float)
+    train.add_argument("--lr-schedule", choices=("constant", "cosine"))
+    train.add_argument("--pk", type=_positive_int, nargs=2, metavar=("P", "K"),
+                       help="class-balanced batches of P classes x K images")
+    train.add_argument("--no-pk", action="store_true", help="plain shuffled batches")
+    train.add_argument("--shift", type=int, metavar="PIXELS", help="augmentation: random shifts")
+    train.add_argument("--rotate", type=float, metavar="DEGREES", help="augmentation: random rotations")
+    train.add_argument("--zoom", type=float, metavar="FRACTION", help="augmentation: random zoom")
+    train.add_argument("--elastic", type=float, metavar="PIXELS", help="augmentation: random bending")
+    train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    train.add_argument("--l2-normalize", choices=("yes", "no"), help="unit-length embeddings")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    evaluate = sub.add_parser("evaluate", help="retrieval metrics of a saved model",
+                              description="Held-out retrieval metrics of a saved embedding model.")
+    evaluate.add_argument("model", type=Path, help="an embedding .keras file (e.g. DIR/embedding.keras)")
+    evaluate.add_argument("--data", default="auto", help="auto, offline, keras or a path (default: auto)")
+    evaluate.add_argument("--k", type=_positive_int, default=5, help="neighbours voting for kNN accuracy")
+    evaluate.add_argument("--json", type=Path, help="also write the metrics to this file")
+    return parser
+
+
+def _check_data(name):
+    if name not in DATA_NAMES and not Path(name).exists():
+        raise UsageError(f"--data {name}: no such file or folder (use auto, offline, keras, "
+                         "an mnist.npz or a folder of IDX files)")
+
+
+def recipe_from_args(args) -> dict:
+    """The model's best recipe, overridden by the options given on the command line."""
+    from helpers.training import RECIPES
+
+    recipe = dict(RECIPES[args.model])
+    for key in ("epochs", "batch_size", "margin", "distance", "wiring", "learning_rate",
+                "lr_schedule", "seed"):
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
+    if args.pk is not None and args.no_pk:
+        raise UsageError("--pk and --no-pk contradict each other")
+    if args.pk is not None:
+        recipe["pk"] = list(args.pk)
+    if args.no_pk or (args.batch_size is not None and args.pk is None):
+        recipe["pk"] = None
+    if args.l2_normalize is not None:
+        recipe["l2_normalize"] = args.l2_normalize == "yes"
+    augment = dict(recipe.get("augment") or {})
+    for key in ("shift", "rotate", "zoom", "elastic"):
+        value = getattr(args, key)
+        if value is not None:
+            if value < 0:
+                raise UsageError(f"--{key} must be 0 or more, got {value}")
+            augment[key] = value
+    recipe["augment"] = None if args.no_augment or not any(augment.values()) else augment
+    return recipe
+
+
+def command_train(args) -> int:
+    _check_data(args.data)
+    recipe = recipe_from_args(args)
+    import keras
+
+    from helpers.data import load_mnist
+    from helpers.evaluation import metrics_table, retrieval_metrics
+    from helpers.models import embed
+    from helpers.training import train_embedding
+
+    data = load_mnist(args.data, verbose=not args.quiet)
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    result = train_embedding(args.model, data, output_dir=out, resume=not args.restart,
+                             verbose=0 if args.quiet else 2, **recipe)
+    model_path = out / "embedding.keras"
+    result.model.save(model_path)
+    keras.saving.load_model(model_path, compile=False)  # fail now, not later, if it cannot load
+    held_out = retrieval_metrics(embed(result.model, data.x_test), data.y_test)
+    metrics = {
+        "train_seconds": round(result.train_seconds, 3),
+        "samples_seen": result.samples_seen,
+        "samples_per_second": round(result.samples_per_second, 1),
+        **{key: held_out[key] for key in ("precision_at_1", "r_precision", "map_at_r", "knn_accuracy")},
+        "evaluation": f"leave-one-out within the test split ({held_out['num_queries']} images)",
+        "epochs_trained": len(result.history.get("loss", [])),
+        "recipe": {**result.recipe, "model": args.model},
+        "data_source": data.source,
+        "data_description": data.description,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(metrics_table({f"{args.model} (test split)": held_out}))
+    print(f"trained {metrics['epochs_trained']} epochs in {result.train_seconds:.1f} s "
+          f"({result.samples_per_second:,.0f} images/s); wrote {model_path} and {out / 'metrics.json'}")
+    return 0
+
+
+def command_evaluate(args) -> int:
+    if not args.model.is_file():
+        raise UsageError(f"no such model file: {args.model}")
+    _check_data(args.data)
+    import keras
+    import numpy as np
+
+    from helpers.data import load_mnist
+    from helpers.evaluation import metrics_table, retrieval_metrics
+    from helpers.models import embed, embedding_model
+
+    try:
+        model = keras.saving.load_model(args.model, compile=False)
+    except Exception as err:  # a zip that is no model, an unknown layer, ...
+        raise UsageError(f"cannot load {args.model} as a Keras model: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    model = embedding_model(model)  # a 2018 concat model: its base network
+    if not isinstance(model.input_shape, tuple) or tuple(model.input_shape[1:]) != (28, 28, 1):
+        raise UsageError(f"{args.model} expects inputs {model.input_shape}, not MNIST images "
+                         "(N, 28, 28, 1)")
+    data = load_mnist(args.data, verbose=False)
+    rows = {
+        "raw pixels": retrieval_metrics(data.x_test.reshape(len(data.x_test), -1), data.y_test, k=args.k),
+        args.model.name: retrieval_metrics(embed(model, data.x_test), data.y_test, k=args.k),
+    }
+    print(f"{data.description}; leave-one-out within the {len(data.y_test):,} test images")
+    print(metrics_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps({name: {k: (float(v) if isinstance(v, np.floating) else v)
+                                                for k, v in m.items()} for name, m in rows.items()},
+                                        indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return (command_train if args.command == "train" else command_evaluate)(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:  # helpers.data.DataError is a ValueError
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

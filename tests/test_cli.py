@@ -1,0 +1,145 @@
+"""Tests of the command line ``python -m helpers`` (train, evaluate, errors, help)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "helpers", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def error_line(stderr: str) -> str:
+    """The last line of stderr (TensorFlow's C++ start-up lines may precede it)."""
+    return stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(tmp_path_factory):
+    """A small mnist.npz in Keras' layout: 300 training and 100 test images of the offline subset."""
+    from helpers.data import load_mnist
+
+    data = load_mnist("offline", verbose=False).limit(train=300, test=100)
+    path = tmp_path_factory.mktemp("data") / "mnist.npz"
+    to_uint8 = lambda x: np.round(x[..., 0] * 255).astype(np.uint8)  # noqa: E731
+    np.savez(path, x_train=to_uint8(data.x_train), y_train=data.y_train,
+             x_test=to_uint8(data.x_test), y_test=data.y_test)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_npz, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    proc = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", out, "--epochs", "2",
+                   "--pk", "5", "12", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, proc
+
+
+def test_train_writes_everything(trained):
+    out, proc = trained
+    assert (out / "embedding.keras").is_file()
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch")
+    assert len((out / "history.csv").read_text().splitlines()) == 3
+    assert sorted(p.name for p in (out / "checkpoints").glob("epoch_*.keras")) == \
+        ["epoch_001.keras", "epoch_002.keras"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("train_seconds", "samples_seen", "samples_per_second", "precision_at_1",
+                "r_precision", "map_at_r", "recipe", "data_source"):
+        assert key in metrics, key
+    assert metrics["samples_seen"] == 2 * (300 // 60) * 60
+    assert metrics["recipe"]["pk"] == [5, 12] and metrics["recipe"]["epochs"] == 2
+    assert metrics["data_source"] == "npz"
+    assert 0.0 <= metrics["precision_at_1"] <= 1.0
+    assert "P@1" in proc.stdout
+
+
+def test_saved_model_loads_after_import_helpers(trained):
+    import keras
+
+    import helpers  # noqa: F401  (registers L2Normalize)
+
+    out, _ = trained
+    model = keras.saving.load_model(out / "embedding.keras", compile=False)
+    emb = model.predict(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32), verbose=0)
+    assert emb.shape == (3, 64)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)  # the recipe L2-normalises
+
+
+def test_evaluate_prints_the_table(trained, tiny_npz, tmp_path):
+    out, _ = trained
+    proc = run_cli("evaluate", out / "embedding.keras", "--data", tiny_npz, "--json", tmp_path / "m.json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "raw pixels" in proc.stdout and "embedding.keras" in proc.stdout and "MAP@R" in proc.stdout
+    rows = json.loads((tmp_path / "m.json").read_text())
+    assert set(rows) == {"raw pixels", "embedding.keras"}
+    assert rows["raw pixels"]["num_queries"] == 100
+
+
+def test_missing_model_file_is_one_clear_line(tmp_path):
+    proc = run_cli("evaluate", tmp_path / "nothing.keras")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert error_line(proc.stderr) == f"error: no such model file: {tmp_path / 'nothing.keras'}"
+
+
+def test_bad_model_name_is_one_clear_line(tmp_path):
+    proc = run_cli("train", "--model", "resnet", "--output", tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    line = error_line(proc.stderr)
+    assert line.startswith("error: ") and "invalid choice: 'resnet'" in line
+
+
+# In-process checks of the same entry point (no new interpreter, so they are quick).
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "--help"]])
+def test_help(argv, capsys):
+    from helpers.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    assert "usage: python -m helpers" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "mlp"], "the following arguments are required: --output"),
+    (["train", "--output", "x", "--epochs", "0"], "must be a positive integer"),
+    (["train", "--output", "x", "--data", "/no/such/mnist.npz"], "no such file or folder"),
+    (["train", "--output", "x", "--pk", "3"], "expected 2 arguments"),
+    (["train", "--output", "x", "--pk", "3", "4", "--no-pk"], "contradict"),
+    (["evaluate"], "the following arguments are required: model"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_usage_errors(argv, message, capsys):
+    from helpers.__main__ import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_not_a_model_file(tmp_path, capsys):
+    from helpers.__main__ import main
+
+    bogus = tmp_path / "bogus.keras"
+    bogus.write_text("not a zip")
+    assert main(["evaluate", str(bogus)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot load") and len(err.strip().splitlines()) == 1
+
+
+def test_no_command_prints_help(capsys):
+    from helpers.__main__ import main
+
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err
