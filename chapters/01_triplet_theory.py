@@ -29,8 +29,8 @@
 #
 # **Prerequisites:** chapter 0 (the data, P×K batches); NumPy; the idea of a gradient.
 #
-# **Run time:** about 30 seconds on a shared 2-core CPU in the reader profile with the offline data
-# (nothing is trained).
+# **Run time:** about 15 seconds on a 2-core CPU in the reader profile with the offline data
+# (measured: 13 s; nothing is trained).
 
 # %%
 import matplotlib.pyplot as plt

@@ -30,8 +30,8 @@
 # **Prerequisites:** chapter 1 (the triplet loss and TensorFlow's semi-hard rule); TensorFlow
 # tensors and `tf.GradientTape`.
 #
-# **Run time:** about 75 seconds on a shared 2-core CPU in the reader profile (most of it the
-# memory and timing sweep; no data is loaded).
+# **Run time:** about 25 seconds on a 2-core CPU in the reader profile (measured: 24 s, most of it
+# the memory and timing sweep; no data is loaded).
 
 # %%
 import statistics

