@@ -362,6 +362,11 @@ def pk_batch_indices(labels, p: int, k: int, *, seed: int = 0):
         raise ValueError(f"P and K must be positive, got P={p}, K={k}")
     if p > classes.size:
         raise ValueError(f"P={p} classes per batch, but the labels hold only {classes.size} classes")
+    # Checked here, when called, not when the first batch is drawn inside a tf.data pipeline.
+    return _pk_batches(labels, classes, p, k, seed)
+
+
+def _pk_batches(labels, classes, p, k, seed):
     rng = np.random.default_rng(seed)
     members = {c: np.flatnonzero(labels == c) for c in classes}
     pools = {c: [] for c in classes}

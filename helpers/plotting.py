@@ -73,7 +73,8 @@ def plot_class_counts(splits: dict, *, title: str = "Images per class"):
     ax.set_xlabel("digit class")
     ax.set_ylabel("number of images")
     ax.set_title(title)
-    ax.legend()
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.22)  # headroom so the legend covers no bar
+    ax.legend(loc="upper center", ncol=len(splits), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -241,3 +241,13 @@ def test_pk_dataset_yields_images_and_new_batches_each_pass(offline):
     x, y = next(iter(ds))
     assert x.shape == (12, 28, 28, 1) and x.dtype.name == "float32"
     assert sorted(np.bincount(y.numpy()).tolist())[-4:] == [3, 3, 3, 3]
+
+
+def test_pk_errors_are_raised_before_training(offline):
+    from helpers.training import train_embedding
+
+    with pytest.raises(ValueError, match="P=11 classes per batch"):
+        data.pk_dataset(offline.x_train, offline.y_train, p=11, k=2)
+    small = offline.limit(100, 10)
+    with pytest.raises(ValueError, match="P=11 classes per batch"):
+        train_embedding("mlp", small, pk=(11, 2), epochs=1, verbose=0)
