@@ -16,10 +16,50 @@ course saved. Modules (and the chapter that introduces each):
 """
 
 import os as _os
+import sys as _sys
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from helpers.config import PROFILE  # noqa: E402
+
+#: The lines TensorFlow's C++ start-up writes to stderr even with TF_CPP_MIN_LOG_LEVEL=3 (the
+#: absl logger is not initialised yet), and nothing else: other output is passed through.
+_BANNER = ("All log messages before absl::InitializeLog() is called are written to STDERR",
+           "Could not find cuda drivers on your machine, GPU will not be used.")
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up banner filtered out of stderr (file descriptor 2).
+
+    Only when TensorFlow is not imported yet and ``TF_CPP_MIN_LOG_LEVEL`` asks for quiet (2 or
+    3); every other line written to stderr meanwhile is written back, and errors propagate.
+    """
+    if "tensorflow" in _sys.modules or _os.environ.get("TF_CPP_MIN_LOG_LEVEL") not in ("2", "3"):
+        return
+    import tempfile
+
+    try:
+        _sys.stderr.flush()
+        saved = _os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no usable file descriptor 2
+        return
+    with tempfile.TemporaryFile() as captured:
+        _os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            try:
+                _sys.stderr.flush()
+            finally:
+                _os.dup2(saved, 2)
+                _os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
+            kept = [line for line in lines if not any(part in line for part in _BANNER)]
+            if kept:
+                _sys.stderr.write("".join(kept))
+                _sys.stderr.flush()
+
 
 __version__ = "0.1.0"
 
@@ -36,6 +76,7 @@ def _register_keras_objects():
                 raise
 
 
+_import_tensorflow_quietly()
 _register_keras_objects()
 
 __all__ = ["PROFILE", "__version__"]

@@ -19,7 +19,7 @@ def run_cli(*args, timeout=600):
 
 
 def error_line(stderr: str) -> str:
-    """The last line of stderr (TensorFlow's C++ start-up lines may precede it)."""
+    """The last line of stderr."""
     return stderr.strip().splitlines()[-1]
 
 
@@ -143,3 +143,46 @@ def test_no_command_prints_help(capsys):
 
     assert main([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- TensorFlow's banner
+BANNER = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+
+
+def test_help_prints_no_tensorflow_banner():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-m", "helpers", "--help"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "usage: python -m helpers" in proc.stdout
+    assert "absl::InitializeLog" not in proc.stderr and "cudart_stub" not in proc.stderr, proc.stderr
+
+
+def _import_fake_tensorflow(tmp_path, body):
+    """Import ``helpers`` (the real TensorFlow), then a fake ``tensorflow`` through the filter."""
+    fake = tmp_path / "fake" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"import os\n{body}\n")
+    script = ("import sys, helpers\n"
+              "for name in [m for m in sys.modules if m.split('.')[0] == 'tensorflow']:\n"
+              "    del sys.modules[name]\n"
+              f"sys.path.insert(0, {str(fake.parent)!r})\n"
+              "helpers._import_tensorflow_quietly()\n"
+              "print(sys.modules['tensorflow'].__file__)\n")
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def test_banner_filter_drops_only_the_banner(tmp_path):
+    proc = _import_fake_tensorflow(tmp_path, f"os.write(2, {BANNER!r})\n"
+                                             "os.write(2, b'a line that matters\\n')")
+    assert proc.returncode == 0, proc.stderr
+    assert "fake" in proc.stdout
+    assert "a line that matters" in proc.stderr
+    assert "absl::InitializeLog" not in proc.stderr
+
+
+def test_banner_filter_lets_import_errors_through(tmp_path):
+    proc = _import_fake_tensorflow(tmp_path, "os.write(2, b'why it failed\\n')\n"
+                                             "raise ImportError('fake tensorflow is broken')")
+    assert proc.returncode != 0
+    assert "why it failed" in proc.stderr and "fake tensorflow is broken" in proc.stderr
