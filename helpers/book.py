@@ -18,6 +18,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 import tomllib
@@ -147,6 +148,17 @@ def _scrub(nb) -> None:
     nb.metadata.pop("widgets", None)
 
 
+def stable_cell_ids(nb) -> None:
+    """Give every cell an id derived from its type and source, so that regenerating a notebook
+    keeps the ids of unchanged cells (jupytext draws new random ones each time); a repeated cell
+    gets a numbered suffix."""
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        digest = hashlib.sha1(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()[:10]
+        seen[digest] = seen.get(digest, 0) + 1
+        cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+
+
 def run_chapter(chapter: Chapter | str | Path, *, timeout: int = 1800) -> float:
     """Execute one chapter's ``.py`` in a fresh kernel and write its ``.ipynb``; return seconds."""
     import jupytext
@@ -154,6 +166,7 @@ def run_chapter(chapter: Chapter | str | Path, *, timeout: int = 1800) -> float:
 
     path = chapter.path if isinstance(chapter, Chapter) else Path(chapter).resolve()
     nb = jupytext.read(path)
+    stable_cell_ids(nb)
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": KERNEL_DISPLAY_NAME,
                                  "language": "python"}
     start = time.perf_counter()

@@ -82,6 +82,27 @@ def test_committed_outputs_are_clean(path):
         f"{path.name} shows no figure"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_committed_cell_ids_are_stable(path):
+    """Regenerating a notebook keeps the ids of unchanged cells (no churn in diffs)."""
+    executed = jupytext.read(path.with_suffix(".ipynb"))
+    expected = jupytext.read(path)
+    bookmod.stable_cell_ids(expected)
+    assert [c.id for c in executed.cells] == [c.id for c in expected.cells]
+
+
+def test_stable_cell_ids_follow_the_content():
+    nb = jupytext.reads("# %%\nprint(1)\n\n# %%\nprint(2)\n\n# %%\nprint(1)\n", fmt="py:percent")
+    bookmod.stable_cell_ids(nb)
+    first, second, repeat = (c.id for c in nb.cells)
+    assert len({first, second, repeat}) == 3 and repeat == f"{first}-2"
+    nb.cells[1].source = "print(3)"
+    bookmod.stable_cell_ids(nb)
+    assert nb.cells[0].id == first and nb.cells[1].id != second and nb.cells[2].id == repeat
+    nbformat = pytest.importorskip("nbformat")
+    nbformat.validate(nb)
+
+
 def test_good_manifest(tmp_path):
     b = bookmod.read_book(write_book(tmp_path, GOOD + chapter("chapters/00_a.py", "A") + chapter("chapters/01_b.py")))
     assert [c.title for c in b.chapters] == ["A", "x"]
