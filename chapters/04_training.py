@@ -230,9 +230,9 @@ for name, change in changes:
 #
 # `helpers.training.RECIPES` holds the best recipe measured for each network; the command line
 # `python -m helpers train` uses it. For the small CNN — two convolution blocks, L2-normalised — it
-# keeps the learning rate and margin above, uses plain shuffled batches, decays the learning rate
-# along a cosine, and moves the training images a little at random (augmentation: the `augment`
-# entry printed below). It was measured over many more epochs than we can afford here: each CNN
+# keeps the learning rate and margin above, draws P×K batches (10 digits × 25 images), decays the
+# learning rate along a cosine, and moves the training images a little at random (augmentation:
+# the `augment` entry printed below). It was measured over many more epochs than we can afford here: each CNN
 # epoch costs far more on a CPU than an MLP epoch, so we train it for only a few.
 
 # %%

@@ -78,7 +78,8 @@ print("unseen classes:", np.unique(y_unseen).tolist(), "| seen classes:", np.uni
 # Both start from the course's small CNN (`helpers.models.build_cnn`, a 64-dimensional output):
 #
 # 1. **Triplet**: the CNN with an L2-normalised output, trained with the semi-hard triplet loss —
-#    the library's CNN recipe from chapter 4 (`helpers.training.RECIPES["cnn"]`), fewer epochs.
+#    the library's CNN recipe from chapter 4 (`helpers.training.RECIPES["cnn"]`) with fewer epochs
+#    and plain shuffled batches of 256: its P×K batches draw 10 digits, and only 7 are seen here.
 # 2. **Softmax**: the same CNN without normalisation, followed by a 7-way softmax layer, trained with
 #    cross-entropy. Its 64-d penultimate layer is a popular "free" embedding.
 #
@@ -86,7 +87,7 @@ print("unseen classes:", np.unique(y_unseen).tolist(), "| seen classes:", np.uni
 
 # %%
 EPOCHS = PROFILE.pick(reader=10, quick=4)
-recipe = {**RECIPES["cnn"], "epochs": EPOCHS, "seed": 6}
+recipe = {**RECIPES["cnn"], "epochs": EPOCHS, "seed": 6, "pk": None, "batch_size": 256}
 print("triplet recipe:", recipe)
 triplet = train_embedding("cnn", (x_seen, y_seen), verbose=0, **recipe)
 print(f"triplet CNN: {EPOCHS} epochs in {triplet.train_seconds:.1f} s, "
