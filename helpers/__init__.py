@@ -54,11 +54,16 @@ def _import_tensorflow_quietly():
                 _os.dup2(saved, 2)
                 _os.close(saved)
             captured.seek(0)
-            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
-            kept = [line for line in lines if not any(part in line for part in _BANNER)]
-            if kept:
-                _sys.stderr.write("".join(kept))
-                _sys.stderr.flush()
+            _echo_without_banner(captured.read())
+
+
+def _echo_without_banner(data: bytes, noise: tuple = ()) -> None:
+    """Write ``data`` to stderr without the lines holding a ``_BANNER`` (or ``noise``) text."""
+    lines = data.decode(errors="replace").splitlines(keepends=True)
+    kept = [line for line in lines if not any(part in line for part in _BANNER + noise)]
+    if kept:
+        _sys.stderr.write("".join(kept))
+        _sys.stderr.flush()
 
 
 __version__ = "0.1.0"

@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import helpers
 
 #: The Jupyter kernel ``make setup`` registers; every chapter's metadata names it.
 KERNEL_NAME = "triplet-course"
@@ -148,6 +151,10 @@ def _scrub(nb) -> None:
     nb.metadata.pop("widgets", None)
 
 
+#: A line the kernel prints at every start: a local kernel talks to its client over loopback TCP.
+_KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
+
+
 def stable_cell_ids(nb) -> None:
     """Give every cell an id derived from its type and source, so that regenerating a notebook
     keeps the ids of unchanged cells (jupytext draws new random ones each time); a repeated cell
@@ -170,8 +177,15 @@ def run_chapter(chapter: Chapter | str | Path, *, timeout: int = 1800) -> float:
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": KERNEL_DISPLAY_NAME,
                                  "language": "python"}
     start = time.perf_counter()
-    NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=timeout, record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    # The kernel's own stderr (not the notebook's) goes through a file, so that TensorFlow's
+    # start-up banner and ipykernel's note on local TCP are not printed once per chapter.
+    with tempfile.TemporaryFile() as kernel_stderr:
+        try:
+            NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=timeout, record_timing=False,
+                           resources={"metadata": {"path": str(path.parent)}}).execute(stderr=kernel_stderr)
+        finally:
+            kernel_stderr.seek(0)
+            helpers._echo_without_banner(kernel_stderr.read(), _KERNEL_NOISE)
     seconds = time.perf_counter() - start
     _scrub(nb)
     jupytext.write(nb, path.with_suffix(".ipynb"), fmt="ipynb")

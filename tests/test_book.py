@@ -150,3 +150,21 @@ def test_course_files_exist():
     assert "make course" in readme and "make test" in readme
     for c in BOOK.chapters:
         assert c.path.stem in readme, f"README lists no {c.path.stem}"
+
+
+def test_run_chapter_writes_the_notebook_and_filters_kernel_noise(tmp_path, capfd):
+    """run_chapter executes the .py in the course kernel, writes the .ipynb with stable ids, and
+    passes on what the kernel process writes to its stderr — except its start-up noise."""
+    bookmod.install_kernel()
+    source = tmp_path / "00_tiny.py"
+    source.write_text("# %%\nimport os\nos.write(2, b'a line from the kernel process\\n')\n"
+                      "print(6 * 7)\n")
+    seconds = bookmod.run_chapter(source, timeout=300)
+    notebook = jupytext.read(source.with_suffix(".ipynb"))
+    assert seconds > 0 and notebook.cells[0].outputs[0]["text"] == "42\n"
+    expected = jupytext.read(source)
+    bookmod.stable_cell_ids(expected)
+    assert notebook.cells[0].id == expected.cells[0].id
+    err = capfd.readouterr().err
+    assert "a line from the kernel process" in err
+    assert "Kernel is running over TCP" not in err and "absl::InitializeLog" not in err
