@@ -58,12 +58,15 @@ def _import_tensorflow_quietly():
 
 
 def _echo_without_banner(data: bytes, noise: tuple = ()) -> None:
-    """Write ``data`` to stderr without the lines holding a ``_BANNER`` (or ``noise``) text."""
+    """Write ``data`` to file descriptor 2, where it was headed (in a Jupyter kernel that is the
+    terminal, not the notebook), without the lines holding a ``_BANNER`` (or ``noise``) text."""
     lines = data.decode(errors="replace").splitlines(keepends=True)
-    kept = [line for line in lines if not any(part in line for part in _BANNER + noise)]
-    if kept:
-        _sys.stderr.write("".join(kept))
-        _sys.stderr.flush()
+    out = "".join(line for line in lines if not any(part in line for part in _BANNER + noise)).encode()
+    try:
+        while out:
+            out = out[_os.write(2, out):]
+    except OSError:  # no usable file descriptor 2: Python's stderr is all there is
+        _sys.stderr.write(out.decode(errors="replace"))
 
 
 __version__ = "0.1.0"
