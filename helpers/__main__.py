@@ -2,7 +2,7 @@
 
 ``train`` fits the 2018 MLP or the small CNN with the semi-hard triplet loss and writes, in the
 output folder: ``embedding.keras`` (images ``(N, 28, 28, 1)`` in [0, 1] → embeddings; load it with
-``keras.saving.load_model(path, compile=False)`` after ``import helpers``), ``history.csv``,
+``helpers.models.load_embedding(path)``), ``history.csv``,
 ``checkpoints/`` and ``metrics.json`` (throughput, held-out retrieval metrics, recipe, data).
 Running the same command again after an interruption resumes from the last checkpoint. Every
 option defaults to the best measured recipe for the chosen model (``helpers.training.RECIPES``).
@@ -11,6 +11,8 @@ option defaults to the best measured recipe for the chosen model (``helpers.trai
 split (leave-one-out within it), beside the same metrics on raw pixels.
 
 Bad arguments and missing files end with one ``error: ...`` line on stderr and exit status 2.
+A command imports TensorFlow through ``helpers._quiet`` first, after checking what it can without
+it, so TensorFlow's C++ start-up banner stays off stderr (``--help`` imports no TensorFlow at all).
 """
 
 from __future__ import annotations
@@ -121,14 +123,20 @@ def recipe_from_args(args) -> dict:
     return recipe
 
 
+def _import_tensorflow():
+    """TensorFlow without its start-up banner, before any module here imports it."""
+    from helpers._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+
+
 def command_train(args) -> int:
     _check_data(args.data)
+    _import_tensorflow()
     recipe = recipe_from_args(args)
-    import keras
-
     from helpers.data import load_mnist
     from helpers.evaluation import metrics_table, retrieval_metrics
-    from helpers.models import embed
+    from helpers.models import embed, load_embedding
     from helpers.training import train_embedding
 
     data = load_mnist(args.data, verbose=not args.quiet)
@@ -138,7 +146,7 @@ def command_train(args) -> int:
                              verbose=0 if args.quiet else 2, **recipe)
     model_path = out / "embedding.keras"
     result.model.save(model_path)
-    keras.saving.load_model(model_path, compile=False)  # fail now, not later, if it cannot load
+    load_embedding(model_path)  # fail now, not later, if it cannot load
     held_out = retrieval_metrics(embed(result.model, data.x_test), data.y_test)
     metrics = {
         "train_seconds": round(result.train_seconds, 3),
@@ -162,18 +170,17 @@ def command_evaluate(args) -> int:
     if not args.model.is_file():
         raise UsageError(f"no such model file: {args.model}")
     _check_data(args.data)
-    import keras
+    _import_tensorflow()
     import numpy as np
 
     from helpers.data import load_mnist
     from helpers.evaluation import metrics_table, retrieval_metrics
-    from helpers.models import embed, embedding_model
+    from helpers.models import embed, embedding_model, load_embedding
 
     try:
-        model = keras.saving.load_model(args.model, compile=False)
-    except Exception as err:  # a zip that is no model, an unknown layer, ...
-        raise UsageError(f"cannot load {args.model} as a Keras model: {type(err).__name__}: "
-                         f"{str(err).splitlines()[0] if str(err) else ''}") from None
+        model = load_embedding(args.model)
+    except ValueError as err:  # a zip that is no model, an unknown layer, ...
+        raise UsageError(str(err)) from None
     model = embedding_model(model)  # a 2018 concat model: its base network
     if not isinstance(model.input_shape, tuple) or tuple(model.input_shape[1:]) != (28, 28, 1):
         raise UsageError(f"{args.model} expects inputs {model.input_shape}, not MNIST images "

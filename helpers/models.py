@@ -18,8 +18,9 @@ After training a concat model, ``embedding_model`` pulls the shared base out of 
 way) and ``copy_weights_into`` copies it layer by layer into a fresh base (the 2018 way); both
 give identical embeddings.
 
-The two custom layers are registered with Keras (package ``"helpers"``), so models that use
-them save to and load from ``.keras`` files once ``helpers.models`` has been imported.
+The two custom layers are registered with Keras (package ``"helpers"``) when this module is
+imported; Keras can only rebuild a saved model whose custom objects are registered.
+``load_embedding(path)`` does both: it registers the course's layers and losses, then loads.
 """
 
 from __future__ import annotations
@@ -214,3 +215,28 @@ def embed(model: keras.Model, images, *, batch_size: int = 1024) -> np.ndarray:
     parts = [ops.convert_to_numpy(model(images[start:start + batch_size], training=False))
              for start in range(0, len(images), batch_size)]
     return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def load_embedding(path) -> keras.Model:
+    """Load a model the course saved (``.keras``), e.g. ``python -m helpers train``'s
+    ``embedding.keras``, ready for ``embed`` (not compiled: no optimizer or loss restored).
+
+    It registers the course's custom Keras objects first (this module's layers and
+    ``helpers.losses``' losses), which a bare ``keras.saving.load_model`` would not know.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: the file is not a Keras model that this Keras can load.
+    """
+    import os
+
+    import helpers.losses  # noqa: F401  (registers the losses a saved model may name)
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model file: {path}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # a zip that is no model, a layer of another project, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(f"cannot load {path} as a Keras model: {type(err).__name__}: {first}") from err

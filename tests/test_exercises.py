@@ -20,15 +20,19 @@ def test_every_exercise_has_right_and_wrong_answers():
 
 @pytest.mark.parametrize("key", sorted(RIGHT, key=lambda k: [int(p) for p in k.split(".")]))
 def test_right_answer_passes(key, capsys):
-    assert ex.check(key, RIGHT[key]()), capsys.readouterr().out
-    assert "correct" in capsys.readouterr().out
+    assert ex.check(key, RIGHT[key]()) is None  # a notebook cell ending with check shows no Out[n]
+    out = capsys.readouterr().out
+    assert "✅" in out and "correct" in out, out
+    assert ex.passed(key, RIGHT[key]())
+    assert capsys.readouterr().out == ""  # passed prints nothing
 
 
 @pytest.mark.parametrize("key, index", [(k, i) for k, ws in sorted(WRONG.items()) for i in range(len(ws))])
 def test_wrong_answer_gets_a_hint(key, index, capsys):
-    assert not ex.check(key, WRONG[key][index]())
+    assert ex.check(key, WRONG[key][index]()) is None
     out = capsys.readouterr().out
     assert "❌" in out and len(out.strip()) > 30
+    assert not ex.passed(key, WRONG[key][index]())
 
 
 @pytest.mark.parametrize("key", sorted(RIGHT))
@@ -40,3 +44,5 @@ def test_unanswered_and_junk_answers_are_handled(key, capsys):
 def test_unknown_exercise():
     with pytest.raises(KeyError, match="no exercise"):
         ex.check("99.9", 1)
+    with pytest.raises(KeyError, match="no exercise"):
+        ex.passed("99.9", 1)

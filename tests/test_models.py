@@ -8,10 +8,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import helpers  # noqa: E402,F401  (registers the custom layers)
 from helpers.models import (  # noqa: E402
     L2Normalize, build_cnn, build_concat_model, build_mlp, build_model, copy_weights_into, embed,
-    embedding_model, is_concat_model,
+    embedding_model, is_concat_model, load_embedding,
 )
 
 
@@ -72,7 +71,7 @@ def test_save_and_load_round_trip(name, images, tmp_path):
     model = build_model(name, l2_normalize=True)
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    loaded = keras.saving.load_model(path, compile=False)
+    loaded = load_embedding(path)
     assert any(isinstance(layer, L2Normalize) for layer in loaded.layers)
     np.testing.assert_array_equal(embed(loaded, images), embed(model, images))
 
@@ -93,7 +92,7 @@ def test_concat_model_wiring(images):
 def test_concat_model_save_and_load(images, tmp_path):
     model = build_concat_model(build_mlp(l2_normalize=True))
     model.save(tmp_path / "concat.keras")
-    loaded = keras.saving.load_model(tmp_path / "concat.keras", compile=False)
+    loaded = load_embedding(tmp_path / "concat.keras")
     labels = np.arange(len(images)) % 10
     np.testing.assert_array_equal(loaded.predict([images, labels], verbose=0),
                                   model.predict([images, labels], verbose=0))

@@ -7,7 +7,9 @@ A chapter ends with exercises; the learner writes an answer and asks for a check
 
 Each chapter's checks live in ``helpers/exercises/chNN.py``; a check is a function registered
 with ``@exercise(key, title)`` that takes the learner's answer and returns ``None`` for a pass
-or a hint string. ``check`` returns ``True`` or ``False`` so a test (or the learner) can use it.
+or a hint string. ``check`` only prints (it returns ``None``, so a notebook cell that ends with it
+shows no stray ``Out[n]: False``); ``passed`` answers the same question with ``True`` or ``False``
+for a test or a script, and ``evaluate`` returns the hint itself.
 """
 
 from __future__ import annotations
@@ -67,15 +69,19 @@ def evaluate(key: str, answer: Any) -> str | None:
         return f"your answer could not be checked ({type(err).__name__}: {err}); check its type and shape"
 
 
-def check(key: str, answer: Any) -> bool:
-    """Print a pass or a hint for ``answer`` to exercise ``key``; return whether it passed."""
+def passed(key: str, answer: Any) -> bool:
+    """Whether ``answer`` passes exercise ``key`` (prints nothing)."""
+    return evaluate(key, answer) is None
+
+
+def check(key: str, answer: Any) -> None:
+    """Print a pass or a hint for ``answer`` to exercise ``key`` (returns nothing: see ``passed``)."""
     hint = evaluate(key, answer)
     title = exercises()[key].title
     if hint is None:
         print(f"✅ Exercise {key} ({title}): correct.")
-        return True
-    print(f"❌ Exercise {key} ({title}): {hint}")
-    return False
+    else:
+        print(f"❌ Exercise {key} ({title}): {hint}")
 
 
-__all__ = ["check", "evaluate", "exercise", "exercises", "NOT_ANSWERED"]
+__all__ = ["check", "evaluate", "exercise", "exercises", "passed", "NOT_ANSWERED"]
