@@ -1,39 +1,44 @@
 # The course's commands. On a fresh machine with python3 (3.11), make and access to PyPI:
-#   make course   run every chapter (the reader's profile), regenerate the notebooks, render the book
-#   make test     everything CI checks: pytest on helpers, nbval on every chapter (quick profile)
-#   make lab      JupyterLab on the chapters, .py files opening as notebooks
+#   make course     run every chapter (the reader's profile) into _build/notebooks, render the book
+#   make test       everything CI checks: pytest on helpers, nbval on every chapter (quick profile)
+#   make lab        JupyterLab on the chapters, .py files opening as notebooks
+#   make notebooks  (maintainers) re-execute the chapters into the committed chapters/*.ipynb
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.setup-done
 KERNEL := triplet-course
-LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup course chapters book test pytest nbval lab benchmarks browser clean
+.PHONY: setup course chapters notebooks book test pytest nbval lab benchmarks browser clean
 
 setup: $(STAMP)
 
 # Re-run the install only when the dependencies change; otherwise `make setup` is instant.
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile helpers/book.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	$(PY) -m helpers.book kernel
-	@mkdir -p $(dir $(LAB_SETTINGS))
-	@printf '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}\n' > $(LAB_SETTINGS)
+	$(PY) -m helpers.book lab-settings
 	@touch $(STAMP)
 	@echo "setup done: $(VENV) with the '$(KERNEL)' kernel"
 
+# The course writes only into _build/ (ignored by git): running it changes no tracked file.
 course: setup
 	@start=$$(date +%s); \
-	$(PY) -m helpers.book run && $(PY) -m helpers.book render && \
+	$(PY) -m helpers.book run --into _build/notebooks && \
+	$(PY) -m helpers.book render --notebooks _build/notebooks && \
 	echo "make course: $$(( $$(date +%s) - start )) s in all"
 
 chapters: setup
-	$(PY) -m helpers.book run
+	$(PY) -m helpers.book run --into _build/notebooks
+
+# Maintainers, after editing a chapter's .py: regenerate the committed notebooks (and commit them).
+notebooks: setup
+	$(PY) -m helpers.book refresh
 
 book: setup
 	$(PY) -m helpers.book render
@@ -51,8 +56,9 @@ nbval: setup
 	TRIPLET_COURSE_PROFILE=quick $(PY) -m pytest -p no:cacheprovider --nbval-lax \
 	    --nbval-kernel-name $(KERNEL) $$($(PY) -m helpers.book list --ipynb)
 
+# JupyterLab on chapters/ (the command is helpers.book.lab_command, which the browser test runs too).
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=chapters
+	$(PY) -m helpers.book lab
 
 benchmarks: setup
 	$(PY) benchmarks/loss_scaling.py

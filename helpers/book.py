@@ -6,13 +6,18 @@
 a broken manifest with a clear error; ``run_course`` executes every chapter in order, writing each
 ``.ipynb`` (with outputs) from its ``.py``.
 
+Where the executed notebooks go: ``run`` (``make course``) writes them into ``_build/notebooks/``,
+which git ignores, so running the course never changes a tracked file; ``refresh`` (``make
+notebooks``, for maintainers after editing a chapter) rewrites the committed ``chapters/*.ipynb``.
+
 Command line::
 
-    python -m helpers.book kernel           # register the course's Jupyter kernel
-    python -m helpers.book check            # validate book.toml
-    python -m helpers.book list [--ipynb]   # chapter files in reading order
-    python -m helpers.book run [CHAPTER…]   # execute chapters, regenerate their notebooks
-    python -m helpers.book render           # the HTML book in _build/book
+    python -m helpers.book kernel            # register the course's Jupyter kernel
+    python -m helpers.book check             # validate book.toml
+    python -m helpers.book list [--ipynb]    # chapter files in reading order
+    python -m helpers.book run [CHAPTER…]    # execute chapters into _build/notebooks
+    python -m helpers.book refresh [CHAPTER…]  # execute chapters into the committed chapters/*.ipynb
+    python -m helpers.book render [--notebooks DIR]  # the HTML book in _build/book
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import helpers
+from helpers.lab import (KERNEL_DISPLAY_NAME, KERNEL_NAME, LabSetupError, install_kernel,  # noqa: F401
+                         install_lab_settings, lab_command)
 
-#: The Jupyter kernel ``make setup`` registers; every chapter's metadata names it.
-KERNEL_NAME = "triplet-course"
-KERNEL_DISPLAY_NAME = "Python (triplet course)"
 BOOK_KEYS = ("title", "authors", "description", "language", "src")
+#: Where ``run`` (``make course``) writes the executed notebooks, relative to the book's root.
+BUILD_NOTEBOOKS = Path("_build") / "notebooks"
 
 
 class BookError(ValueError):
@@ -125,25 +130,6 @@ def read_book(manifest: str | Path | None = None) -> Book:
                 str(meta["language"]), src, tuple(chapters))
 
 
-def install_kernel() -> Path:
-    """Register this environment's Jupyter kernel (``make setup`` calls it).
-
-    The kernel silences TensorFlow's C++ logging and leaves output written straight to the
-    process's file descriptors (the C++ start-up banner) in the terminal instead of the notebook.
-    """
-    import json
-    from ipykernel.kernelspec import install
-
-    folder = Path(install(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY_NAME,
-                          prefix=sys.prefix, env={"TF_CPP_MIN_LOG_LEVEL": "3"}))
-    spec_file = folder / "kernel.json"
-    spec = json.loads(spec_file.read_text())
-    if "--IPKernelApp.capture_fd_output=False" not in spec["argv"]:
-        spec["argv"].append("--IPKernelApp.capture_fd_output=False")
-    spec_file.write_text(json.dumps(spec, indent=1))
-    return folder
-
-
 def _scrub(nb) -> None:
     """Drop what changes from run to run and says nothing: timings and kernel metadata noise."""
     for cell in nb.cells:
@@ -166,8 +152,13 @@ def stable_cell_ids(nb) -> None:
         cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
 
 
-def run_chapter(chapter: Chapter | str | Path, *, timeout: int = 1800) -> float:
-    """Execute one chapter's ``.py`` in a fresh kernel and write its ``.ipynb``; return seconds."""
+def run_chapter(chapter: Chapter | str | Path, *, output_dir: str | Path | None = None,
+                timeout: int = 1800) -> float:
+    """Execute one chapter's ``.py`` in a fresh kernel and write its ``.ipynb``; return seconds.
+
+    The notebook goes into ``output_dir`` (created if needed), or beside the ``.py`` when it is
+    None. Either way the kernel runs in the chapter's own folder, as in JupyterLab.
+    """
     import jupytext
     from nbclient import NotebookClient
 
@@ -184,23 +175,29 @@ def run_chapter(chapter: Chapter | str | Path, *, timeout: int = 1800) -> float:
             NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=timeout, record_timing=False,
                            resources={"metadata": {"path": str(path.parent)}}).execute(stderr=kernel_stderr)
         finally:
+            from helpers._quiet import echo_without_banner
+
             kernel_stderr.seek(0)
-            helpers._echo_without_banner(kernel_stderr.read(), _KERNEL_NOISE)
+            echo_without_banner(kernel_stderr.read(), _KERNEL_NOISE)
     seconds = time.perf_counter() - start
     _scrub(nb)
-    jupytext.write(nb, path.with_suffix(".ipynb"), fmt="ipynb")
+    target = path.with_suffix(".ipynb") if output_dir is None else Path(output_dir) / f"{path.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(nb, target, fmt="ipynb")
     return seconds
 
 
-def run_course(book: Book, only: list[str] | None = None) -> dict[str, float]:
-    """Run the chapters (all, or those whose file name contains one of ``only``) in order."""
+def run_course(book: Book, only: list[str] | None = None, *,
+               output_dir: str | Path | None = None) -> dict[str, float]:
+    """Run the chapters (all, or those whose file name contains one of ``only``) in order,
+    writing their notebooks into ``output_dir`` (None: the committed ``chapters/*.ipynb``)."""
     chosen = [c for c in book.chapters if not only or any(o in c.path.name for o in only)]
     if only and not chosen:
         raise BookError(f"no chapter matches {only}")
     times, total = {}, time.perf_counter()
     for n, chapter in enumerate(chosen, 1):
         print(f"[{n}/{len(chosen)}] {chapter.path.name} — {chapter.title} …", flush=True)
-        times[chapter.path.name] = seconds = run_chapter(chapter)
+        times[chapter.path.name] = seconds = run_chapter(chapter, output_dir=output_dir)
         print(f"      done in {seconds:.1f} s", flush=True)
     print(f"{len(chosen)} chapter(s) in {time.perf_counter() - total:.1f} s", flush=True)
     return times
@@ -212,31 +209,53 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate book.toml against the chapters folder")
     sub.add_parser("kernel", help=f"register the '{KERNEL_NAME}' Jupyter kernel for this environment")
+    sub.add_parser("lab-settings", help="install the course's JupyterLab settings for this environment")
+    sub.add_parser("lab", help="start JupyterLab on the chapters (make lab); other options go to JupyterLab")
     lister = sub.add_parser("list", help="print the chapter files in reading order")
     lister.add_argument("--ipynb", action="store_true", help="print the notebooks instead of the sources")
-    runner = sub.add_parser("run", help="execute chapters and regenerate their notebooks")
+    runner = sub.add_parser("run", help=f"execute chapters into {BUILD_NOTEBOOKS}/ (tracked files untouched)")
     runner.add_argument("chapters", nargs="*", help="run only chapters whose file name contains these")
+    runner.add_argument("--into", default=None, metavar="DIR",
+                        help=f"folder for the executed notebooks (default: {BUILD_NOTEBOOKS})")
+    refresh = sub.add_parser("refresh", help="execute chapters and rewrite the committed chapters/*.ipynb")
+    refresh.add_argument("chapters", nargs="*", help="refresh only chapters whose file name contains these")
     render = sub.add_parser("render", help="render the executed chapters as an HTML book")
     render.add_argument("--output", default=None, help="output folder (default: _build/book)")
-    args = parser.parse_args(argv)
-    if args.command == "kernel":
-        print(f"kernel '{KERNEL_NAME}' installed in {_relative(install_kernel())}")
-        return 0
+    render.add_argument("--notebooks", default=None, metavar="DIR",
+                        help="render the notebooks in DIR (e.g. _build/notebooks) instead of the committed ones")
+    args, lab_options = parser.parse_known_args(argv)
+    if lab_options and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(lab_options)}")
     try:
+        if args.command == "lab-settings":
+            print(f"JupyterLab settings written to {_relative(install_lab_settings())}")
+            return 0
+        if args.command == "kernel":
+            print(f"kernel '{KERNEL_NAME}' installed in {_relative(install_kernel())}")
+            return 0
         book = read_book(args.manifest)
         if args.command == "check":
             print(f"{book.title}: {len(book.chapters)} chapters, manifest OK")
+        elif args.command == "lab":
+            import os
+
+            command = lab_command(book, lab_options)
+            os.execv(command[0], command)  # JupyterLab replaces this process, Ctrl+C and all
         elif args.command == "list":
             for c in book.chapters:
                 print(_relative(c.notebook if args.ipynb else c.path))
         elif args.command == "run":
+            into = Path(args.into) if args.into else book.root / BUILD_NOTEBOOKS
+            run_course(book, args.chapters, output_dir=into)
+            print(f"notebooks written to {_relative(into)}")
+        elif args.command == "refresh":
             run_course(book, args.chapters)
         elif args.command == "render":
             from helpers.render import render_book
 
-            index = render_book(book, args.output)
+            index = render_book(book, args.output, notebooks=args.notebooks)
             print(f"book written to {_relative(index)}")
-    except BookError as err:
+    except (BookError, LabSetupError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

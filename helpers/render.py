@@ -92,18 +92,24 @@ def _nav(book, i: int, where: str) -> str:
             f'{link(i + 1, "next", "Next")}</nav>')
 
 
-def render_chapter(book, i: int) -> str:
-    """The HTML page of chapter ``i`` (its executed notebook, with navigation)."""
+def render_chapter(book, i: int, notebooks: str | Path | None = None) -> str:
+    """The HTML page of chapter ``i`` (its executed notebook, with navigation).
+
+    The notebook is read from the folder ``notebooks`` (e.g. ``_build/notebooks``, where
+    ``make course`` executes the chapters), or, when it is None, the committed one beside the
+    chapter's ``.py``.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     chapter = book.chapters[i]
-    if not chapter.notebook.is_file():
-        raise RenderError(f"{chapter.notebook.name} does not exist: run the chapter first "
+    source = chapter.notebook if notebooks is None else Path(notebooks) / chapter.notebook.name
+    if not source.is_file():
+        raise RenderError(f"{source} does not exist: run the chapter first "
                           f"(python -m helpers.book run {chapter.stem})")
-    nb = nbformat.read(chapter.notebook, as_version=4)
+    nb = nbformat.read(source, as_version=4)
     if not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
-        raise RenderError(f"{chapter.notebook.name} has no outputs: run the chapter first")
+        raise RenderError(f"{source} has no outputs: run the chapter first")
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": chapter.title}})
     for pattern in (_REMOTE_TAG, _REMOTE_IMPORT, _MATHJAX_CONFIG):
@@ -114,13 +120,14 @@ def render_chapter(book, i: int) -> str:
     return body
 
 
-def render_book(book, output: str | Path | None = None) -> Path:
-    """Write the index and one page per chapter into ``output`` (default ``_build/book``)."""
+def render_book(book, output: str | Path | None = None, notebooks: str | Path | None = None) -> Path:
+    """Write the index and one page per chapter into ``output`` (default ``_build/book``), from
+    the executed notebooks in ``notebooks`` (default: the committed ones)."""
     out = Path(output) if output else book.root / "_build" / "book"
     out.mkdir(parents=True, exist_ok=True)
     items = []
     for i, chapter in enumerate(book.chapters):
-        (out / page_name(chapter)).write_text(render_chapter(book, i), encoding="utf-8")
+        (out / page_name(chapter)).write_text(render_chapter(book, i, notebooks), encoding="utf-8")
         summary = f'<p class="summary">{html.escape(chapter.summary)}</p>' if chapter.summary else ""
         number = f'<span class="num">{int(chapter.stem[:2])}</span>' if chapter.stem[:2].isdigit() else ""
         items.append(f'<li>{number}<a href="{page_name(chapter)}">{html.escape(chapter.title)}</a>{summary}</li>')

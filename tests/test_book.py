@@ -142,7 +142,7 @@ def test_command_line_check_and_list():
 
 
 def test_course_files_exist():
-    for name in ("README.md", "environment.yml", "pyproject.toml", "jupytext.toml", "Makefile", ".ci/run",
+    for name in ("README.md", "environment.yml", "pyproject.toml", "chapters/jupytext.toml", "Makefile", ".ci/run",
                  ".gitignore"):
         assert (ROOT / name).is_file(), name
     assert "make test" in (ROOT / ".ci/run").read_text()
@@ -159,8 +159,9 @@ def test_run_chapter_writes_the_notebook_and_filters_kernel_noise(tmp_path, capf
     source = tmp_path / "00_tiny.py"
     source.write_text("# %%\nimport os\nos.write(2, b'a line from the kernel process\\n')\n"
                       "print(6 * 7)\n")
-    seconds = bookmod.run_chapter(source, timeout=300)
-    notebook = jupytext.read(source.with_suffix(".ipynb"))
+    seconds = bookmod.run_chapter(source, output_dir=tmp_path / "out", timeout=300)
+    assert not source.with_suffix(".ipynb").exists(), "output_dir is where the notebook goes"
+    notebook = jupytext.read(tmp_path / "out" / "00_tiny.ipynb")
     assert seconds > 0 and notebook.cells[0].outputs[0]["text"] == "42\n"
     expected = jupytext.read(source)
     bookmod.stable_cell_ids(expected)

@@ -139,3 +139,20 @@ def test_index_renders_in_headless_chromium(built):
     assert "<h1>Fixture book</h1>" in dom
     items = re.findall(r'<li><span class="num">\d+</span><a href="(\d\d_part\.html)">([^<]+)</a>', dom)
     assert items == [(f"0{i}_part.html", t) for i, t in enumerate(TITLES)]
+
+
+def test_render_reads_the_notebooks_folder_it_is_given(tmp_path):
+    """make course renders from _build/notebooks (where it executed the chapters), not from the
+    committed notebooks beside the sources."""
+    manifest = make_fixture(tmp_path)
+    built_dir = tmp_path / "_build" / "notebooks"
+    built_dir.mkdir(parents=True)
+    for nb_path in (tmp_path / "chapters").glob("*.ipynb"):
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.cells[1].outputs[0]["text"] = nb.cells[1].outputs[0]["text"].replace("output", "fresh output")
+        nbformat.write(nb, built_dir / nb_path.name)
+    index = render_book(bookmod.read_book(manifest), tmp_path / "out", notebooks=built_dir)
+    assert "fresh output of chapter 1" in (index.parent / "01_part.html").read_text()
+    (built_dir / "01_part.ipynb").unlink()
+    with pytest.raises(RenderError, match="01_part.ipynb does not exist"):
+        render_book(bookmod.read_book(manifest), tmp_path / "out2", notebooks=built_dir)
