@@ -1,87 +1,46 @@
 """How the two semi-hard implementations scale with the batch size (chapter 2 benchmark).
 
 For every batch size ``B`` this measures one forward + backward pass of
-``helpers.losses.semi_hard_triplet_loss`` (inside a ``tf.function``; median of a few repeats after a
-warm-up) and the peak extra memory, for ``method="tile"`` (``O(B^3)``) and ``method="sort"``
-(``O(B^2)``), on random 64-d float32 embeddings with 10 classes.
+``helpers.losses.semi_hard_triplet_loss`` (inside a ``tf.function``) for ``method="tile"``
+(``O(B^3)``) and ``method="sort"`` (``O(B^2)``), on random 64-d float32 embeddings with 10 classes:
+the peak memory growth during the first pass at ``B``, then the median time of a few more passes.
 
-Memory: ``tf.config.experimental.get_memory_info`` is not available for the CPU device (it raises
-``ValueError``), so each configuration runs in a fresh subprocess of this script, which reports the
-growth of its peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``) from just before the
-first call at size ``B`` (graph already traced on a tiny batch) to the end.
+Each configuration runs in a fresh process through ``helpers.measure`` (which chapter 2 introduces):
+the step is traced and run on a tiny batch, the process's peak resident size is reset
+(``/proc/self/clear_refs``), and the growth is ``VmHWM`` after the pass minus ``VmRSS`` before it
+(Linux; elsewhere the memory column is empty). ``tf.config.experimental.get_memory_info`` cannot be
+used instead: it is not available for the CPU device.
 
     python benchmarks/loss_scaling.py                 # B = 128 ... 8192
     python benchmarks/loss_scaling.py --quick         # B = 128, 256 only
     python benchmarks/loss_scaling.py --sizes 512,1024 --max-tile-batch 1024
 
-Timings are wall-clock on a shared machine: other processes on the same cores add noise.
+Timings are wall-clock on a shared machine: other processes on the same cores add noise. The
+configurations run one at a time, so that they do not slow each other down.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers.measure import measure_fresh  # noqa: E402
 
 DEFAULT_SIZES = (128, 256, 512, 1024, 2048, 4096, 8192)
 QUICK_SIZES = (128, 256)
 
 
-def _worker(batch: int, method: str, dim: int, classes: int, repeats: int) -> dict:
-    """Measure one configuration in this (fresh) process; return the numbers as a dict."""
-    import resource
-    import statistics
-
-    import numpy as np
-    import tensorflow as tf
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from helpers.losses import semi_hard_triplet_loss
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32),
-                                  tf.TensorSpec([None, dim], tf.float32)])
-    def step(labels, embeddings):
-        with tf.GradientTape() as tape:
-            tape.watch(embeddings)
-            loss = semi_hard_triplet_loss(labels, embeddings, method=method)
-        return loss, tape.gradient(loss, embeddings)
-
-    rng = np.random.default_rng(0)
-    tiny = rng.normal(size=(8, dim)).astype("float32")
-    step(tf.constant(rng.integers(0, classes, 8), tf.int32), tf.constant(tiny))  # trace
-    labels = tf.constant(rng.integers(0, classes, batch), tf.int32)
-    embeddings = tf.constant(rng.normal(size=(batch, dim)).astype("float32"))
-
-    before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    loss, grad = step(labels, embeddings)  # warm-up
-    _ = loss.numpy(), grad.numpy()
-    warmup = time.perf_counter() - start
-    times = []
-    for _ in range(repeats if warmup < 5.0 else min(repeats, 3)):
-        start = time.perf_counter()
-        loss, grad = step(labels, embeddings)
-        _ = loss.numpy(), grad.numpy()
-        times.append(time.perf_counter() - start)
-    after_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "batch": batch, "method": method, "time_ms": 1000 * statistics.median(times),
-        "peak_mb": (after_kb - before_kb) / 1024, "loss": float(loss), "repeats": len(times),
-    }
-
-
-def _run_in_subprocess(batch: int, method: str, args) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", str(batch), method,
-           "--dim", str(args.dim), "--classes", str(args.classes), "--repeats", str(args.repeats)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        tail = done.stderr.strip().splitlines()[-3:]
-        return {"batch": batch, "method": method, "error": " | ".join(tail) or "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _run(batch: int, method: str, args) -> dict:
+    """One configuration in a fresh process: {'time_ms', 'peak_mib'} or {'error'}."""
+    repeats = args.repeats if batch < 4096 else min(args.repeats, 3)  # passes of seconds each
+    try:
+        row = measure_fresh(method, batch, dim=args.dim, classes=args.classes, repeats=repeats)
+    except RuntimeError as err:
+        return {"error": str(err)}
+    growth = row["peak_growth"]
+    return {"time_ms": 1000 * row["seconds"], "peak_mib": None if growth is None else growth / 2**20}
 
 
 def main(argv=None) -> int:
@@ -93,14 +52,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--classes", type=int, default=10)
-    parser.add_argument("--_worker", nargs=2, metavar=("B", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args._worker:
-        result = _worker(int(args._worker[0]), args._worker[1], args.dim, args.classes,
-                         args.repeats)
-        print(json.dumps(result))
-        return 0
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
 
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -114,14 +68,14 @@ def main(argv=None) -> int:
         first = min(skipped)
         print(f"tile skipped for B > {limit} (--max-tile-batch): it holds several (B, B, B) "
               f"tensors, 4*B^3 bytes each = {4 * first**3 / 2**30:.1f} GiB at B = {first}")
-    print(f"{'B':>6} {'method':>6} {'time ms':>10} {'peak MB':>9} {'tile/sort time':>15} "
+    print(f"{'B':>6} {'method':>6} {'time ms':>10} {'peak MiB':>9} {'tile/sort time':>15} "
           f"{'tile/sort mem':>14}")
     for batch in sizes:
         rows = {}
         for method in ("tile", "sort"):
             if method == "tile" and batch > limit:
                 continue
-            rows[method] = row = _run_in_subprocess(batch, method, args)
+            rows[method] = row = _run(batch, method, args)
             if "error" in row:
                 print(f"{batch:>6} {method:>6}  failed: {row['error']}", flush=True)
                 continue
@@ -129,8 +83,10 @@ def main(argv=None) -> int:
             tile = rows.get("tile", {})
             if method == "sort" and "time_ms" in tile:
                 ratio_t = f"{tile['time_ms'] / row['time_ms']:.1f}x"
-                ratio_m = f"{tile['peak_mb'] / max(row['peak_mb'], 1e-3):.1f}x"
-            print(f"{batch:>6} {method:>6} {row['time_ms']:>10.1f} {row['peak_mb']:>9.1f} "
+                if tile["peak_mib"] is not None and row["peak_mib"] is not None:
+                    ratio_m = f"{tile['peak_mib'] / max(row['peak_mib'], 1e-3):.1f}x"
+            memory = "n/a" if row["peak_mib"] is None else f"{row['peak_mib']:.1f}"
+            print(f"{batch:>6} {method:>6} {row['time_ms']:>10.1f} {memory:>9} "
                   f"{ratio_t:>15} {ratio_m:>14}", flush=True)
     return 0
 
