@@ -240,3 +240,26 @@ def load_embedding(path) -> keras.Model:
     except Exception as err:  # a zip that is no model, a layer of another project, ...
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise ValueError(f"cannot load {path} as a Keras model: {type(err).__name__}: {first}") from err
+
+
+#: Keras draws its summary with rich's box-drawing characters, which many fonts and line heights
+#: break into dashes and gaps; plain ASCII reads the same everywhere.
+_BOX_TO_ASCII = str.maketrans("┏┓┗┛┡┩└┘┳┻╇┴┬┼├┤┃│━─", "++++++++++++++++||=-")
+
+
+def summary_text(model: keras.Model, *, line_length: int = 92) -> str:
+    """``model.summary()`` as plain ASCII text, to print (chapter 3).
+
+    Inside a notebook, rich (which Keras draws the summary with) also emits an empty HTML output
+    when its capture ends; that is swallowed here, so the notebook shows one clean table.
+    """
+    import contextlib
+
+    try:
+        from IPython.utils.capture import capture_output
+    except ImportError:  # no IPython: no notebook output to swallow
+        capture_output = contextlib.nullcontext
+    parts: list[str] = []
+    with capture_output():
+        model.summary(line_length=line_length, print_fn=lambda text, **_: parts.append(text))
+    return "".join(parts).translate(_BOX_TO_ASCII).rstrip()

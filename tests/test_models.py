@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from helpers.models import (  # noqa: E402
     L2Normalize, build_cnn, build_concat_model, build_mlp, build_model, copy_weights_into, embed,
-    embedding_model, is_concat_model, load_embedding,
+    embedding_model, is_concat_model, load_embedding, summary_text,
 )
 
 
@@ -120,3 +120,10 @@ def test_copy_weights_refuses_a_different_network():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model"):
         build_model("resnet")
+
+
+def test_summary_text_is_plain_ascii_with_every_layer():
+    text = summary_text(build_concat_model(build_mlp()))
+    assert text.isascii() and text.startswith('Model: "concat_model"')
+    for layer in ("label (InputLayer)", "mlp_2018 (Functional)", "Total params: 125,248"):
+        assert layer in text
