@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -211,26 +211,27 @@ scene_points = {name: np.sqrt(d)[:, None] * np.c_[np.cos(angles[:len(d)]), np.si
 positive_1 = np.array([1.0, 0.0])
 
 
-def both_rules(points):
-    """FaceNet's candidates, TF's choice (indices into points) and the distances, for the pair (0, 1)."""
+def both_rules(name):
+    """FaceNet's candidates, TF's choice (indices into the scene's negatives) and their squared
+    distances (as listed: exact), for the pair (anchor, positive_1)."""
+    points, d = scene_points[name], np.array(scenes[name])
     batch = np.vstack([anchor, positive_1, points])
     labels = np.r_[0, 0, np.arange(1, len(points) + 1)]
     tf_pick = reference.semi_hard_choice(labels, batch)[(0, 1)] - 2
-    d = np.sum(points**2, axis=1)
     band = np.flatnonzero((d > 1.0) & (d < 1.0 + margin))
     return band, tf_pick, d
 
 
 # %% tags=["nbval-check-output"]
-for name, points in scene_points.items():
-    band, pick, d = both_rules(points)
+for name in scenes:
+    band, pick, d = both_rules(name)
     print(f"{name:40s} FaceNet band: {np.round(d[band], 2).tolist()!s:12s} "
           f"TF picks d(a,n) = {d[pick]:.2f} -> loss {triplet_loss(1.0, d[pick], margin):.2f}")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 5.6))
 for ax, (name, points) in zip(axes, scene_points.items()):
-    band, pick, d = both_rules(points)
+    band, pick, d = both_rules(name)
     kinds_here = np.where(d <= 1, "hard", np.where(d < 1 + margin, "semi-hard", "easy"))
     chosen = {"TensorFlow's choice": (pick, "s")}
     for i in band:

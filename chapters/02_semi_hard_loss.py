@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -30,19 +30,20 @@
 # **Prerequisites:** chapter 1 (the triplet loss and TensorFlow's semi-hard rule); TensorFlow
 # tensors and `tf.GradientTape`.
 #
-# **Run time:** about 25 seconds on a 2-core CPU in the reader profile (measured: 24 s, most of it
-# the memory and timing sweep; no data is loaded).
+# **Run time:** about a minute on a 2-core CPU in the reader profile (measured: 44–81 s in four
+# runs on a shared machine, depending on its load; most of it the timing sweep and the four fresh
+# processes that measure memory, each of which imports TensorFlow; no data is loaded).
 
 # %%
 import statistics
 import time
-from pathlib import Path
+from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from helpers import losses, reference, theory_plots
+from helpers import losses, measure, reference, theory_plots
 from helpers.config import PROFILE
 from helpers.distances import pairwise_distances
 from helpers.plotting import CLASS_COLORS
@@ -237,30 +238,10 @@ for b in (256, 1024, 4096):
 
 # %% [markdown]
 # Measured: one forward and backward pass of `helpers.losses.semi_hard_triplet_loss` inside a
-# `tf.function`, on random 64-d float32 embeddings with 10 classes, for both methods — the median
-# time of a few repeats, and the growth of the process's peak resident memory during one call.
-# Peak memory is read from Linux's `/proc/self/status` after resetting it through
-# `/proc/self/clear_refs`; elsewhere only the analytic sizes are plotted.
+# `tf.function`, on random 64-d float32 embeddings with 10 classes, for both methods. **Time** is
+# the median of three passes, measured here in this kernel.
 
 # %%
-STATUS, CLEAR = Path("/proc/self/status"), Path("/proc/self/clear_refs")
-
-
-def resident(field):
-    line = next(l for l in STATUS.read_text().splitlines() if l.startswith(field))
-    return int(line.split()[1]) * 1024
-
-
-def peak_growth(fn):
-    try:
-        CLEAR.write_text("5")  # reset the peak (VmHWM) to the current resident size
-    except OSError:
-        return None
-    before = resident("VmRSS")
-    fn()
-    return resident("VmHWM") - before
-
-
 def step_for(method):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 64], tf.float32)])
     def step(labels, embeddings):
@@ -274,37 +255,63 @@ def step_for(method):
 sizes = {"tile": PROFILE.pick(reader=[32, 64, 128, 256, 384, 512], quick=[32, 64, 128, 256]),
          "sort": PROFILE.pick(reader=[32, 64, 128, 256, 512, 1024, 2048], quick=[32, 64, 128, 256, 512])}
 rng = np.random.default_rng(1)
-results = {method: [] for method in sizes}
+seconds = {}
 for method, batch_sizes in sizes.items():
     step = step_for(method)
     for b in batch_sizes:
         args = (tf.constant(rng.integers(0, 10, b)), tf.constant(rng.normal(size=(b, 64)), tf.float32))
         step(*args)  # warm-up (the first call also traces)
-        memory = peak_growth(lambda: step(*args))
         times = []
         for _ in range(3):
             start = time.perf_counter()
             step(*args)
             times.append(time.perf_counter() - start)
-        results[method].append((b, statistics.median(times), memory))
-for method, rows in results.items():
-    for b, seconds, memory in rows:
-        shown = "n/a" if memory is None else f"{memory / 2**20:8.1f} MiB"
-        print(f"{method}  B = {b:5d}: {seconds * 1000:8.1f} ms, peak growth {shown}")
+        seconds[method, b] = statistics.median(times)
+
+# %% [markdown]
+# **Memory** needs more care. Linux reports a process's peak resident memory (`VmHWM` in
+# `/proc/self/status`) as a high-water mark, and memory that an earlier call freed often stays
+# with the process: in this kernel, after the passes above, a new and smaller peak would be
+# invisible. `helpers.measure` therefore measures each (method, B) in a **fresh Python process**:
+# it runs the step once on a tiny batch (tracing, loading kernels), resets the peak to the current
+# resident size through `/proc/self/clear_refs`, runs one pass at B, and reports the peak minus
+# the resident size before it. Each process pays for a TensorFlow import, so memory is measured at
+# fewer sizes than time, two processes at a time. Elsewhere than Linux only the analytic sizes are
+# plotted.
+
+# %%
+memory_sizes = {"tile": PROFILE.pick(reader=[256, 512], quick=[256]),
+                "sort": PROFILE.pick(reader=[256, 2048], quick=[256])}
+configs = [(method, b) for method, batch_sizes in memory_sizes.items() for b in batch_sizes]
+growth = {}
+if measure.peak_supported():
+    start = time.perf_counter()
+    for row in measure.measure_fresh_many(configs, workers=2):
+        growth[row["method"], row["batch_size"]] = row["peak_growth"]
+    print(f"memory: {len(configs)} fresh processes, two at a time, {time.perf_counter() - start:.0f} s in all")
+else:
+    print("memory: not measured (this needs Linux's /proc/self/clear_refs)")
+
+unit = {"tile": ("B×B×B tensor", 3), "sort": ("B×B matrix", 2)}
+print(f"{'method':6s} {'B':>5s} {'time (ms)':>10s} {'peak growth':>12s}  (as a multiple of one float32 tensor)")
+for method, b in sorted(seconds):
+    memory = growth.get((method, b))
+    shown = "" if memory is None else f"{memory / 2**20:8.1f} MiB  = {memory / (4 * b ** unit[method][1]):4.1f} × one {unit[method][0]}"
+    print(f"{method:6s} {b:5d} {seconds[method, b] * 1000:10.1f} {shown}")
 
 # %%
 fig, (t_ax, m_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
-for (method, rows), colour in zip(results.items(), CLASS_COLORS):
-    b, seconds, memory = (np.array([r[i] for r in rows], dtype=float) for i in range(3))
-    t_ax.plot(b, seconds * 1000, "o-", color=colour, label=f"{method}")
-    measured = np.isfinite(memory) & (memory > 0)
-    m_ax.plot(b[measured], memory[measured] / 2**20, "o-", color=colour, label=f"{method}, measured")
+for method, colour in zip(sizes, CLASS_COLORS):
+    t_ax.plot(sizes[method], [seconds[method, b] * 1000 for b in sizes[method]], "o-", color=colour, label=method)
+    measured = [b for b in memory_sizes[method] if growth.get((method, b))]
+    m_ax.plot(measured, [growth[method, b] / 2**20 for b in measured], "o-", color=colour,
+              label=f"{method}, measured (fresh process)")
 every_b = np.geomspace(32, max(max(s) for s in sizes.values()), 50)
 m_ax.plot(every_b, 4 * every_b**3 / 2**20, "--", color="0.3", label="4·B³ bytes (one B×B×B tensor)")
 m_ax.plot(every_b, 4 * every_b**2 / 2**20, ":", color="0.3", label="4·B² bytes (one B×B matrix)")
 t_ax.set(xscale="log", yscale="log", title="Forward + backward time", xlabel="batch size B",
          ylabel="milliseconds (median of 3)")
-m_ax.set(xscale="log", yscale="log", title="Peak memory growth during one call", xlabel="batch size B",
+m_ax.set(xscale="log", yscale="log", title="Peak memory growth during one pass", xlabel="batch size B",
          ylabel="MiB")
 for ax in (t_ax, m_ax):
     ax.legend(fontsize=8)
@@ -314,11 +321,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The tiled method's memory follows the B³ line (a small multiple of it: several such tensors are
-# alive at once), and its time grows about as fast. The sorted method stays orders of magnitude
-# below it; for small batches its growth may read as 0, because the allocator reuses memory the
-# process already holds. Exact numbers depend on the machine and its load: read them in the
-# printed table.
+# The tiled step's growth is about the same small multiple of one B×B×B tensor at every measured
+# size (last column: several such tensors are alive at once), so it grows as B³; the sorted step's
+# is a multiple of one B×B matrix, B². At the same B the tiled step needs far more (compare the two
+# rows at B = 256). Times depend on the machine and its load; read the numbers in the printed
+# table.
 #
 # ## From tiling to sorting: O(B²)
 #
@@ -394,7 +401,16 @@ print("tape: helpers sort vs tiled, max diff < 1e-12:", bool(np.abs(grads["helpe
 # chosen distance (duplicated images do that), `reduce_min` in the tiled form shares the gradient
 # equally between them, while `gather` in our sorted form sends it all to one. The value is the
 # same; the gradient is not. `helpers.losses` (method "sort") shares it like the tiled form, by
-# averaging over the run of equal entries of s(a). Duplicating negative 3 of the toy batch:
+# averaging over the run of equal entries of s(a). Duplicating negative 3 of the toy batch
+# (24 positive pairs now). The gradients are printed as exact fractions: every coordinate is a
+# multiple of 1/2, so each entry is a multiple of 1/24 (1/48 where a tie shares it), which no
+# number of decimals shows exactly:
+
+# %%
+def fraction(value):
+    """The fraction with denominator at most 100 closest to value: exact for multiples of 1/48."""
+    return "nan" if np.isnan(value) else str(Fraction(float(value)).limit_denominator(100))
+
 
 # %% tags=["nbval-check-output"]
 dup_x, dup_y = tf.constant(np.vstack([toy_x, toy_x[3:4]])), tf.constant(np.r_[toy_y, toy_y[3]])
@@ -404,7 +420,13 @@ for name, fn in {"ours tiled": semi_hard_tiled, "ours sorted": semi_hard_sorted,
         tape.watch(dup_x)
         value = fn(dup_y, dup_x, MARGIN)[0]
     g = tape.gradient(value, dup_x).numpy()
-    print(f"{name:12s} loss {float(value):.6f} | gradient on the two copies: {g[3]} and {g[10]}")
+    print(f"{name:12s} loss {fraction(value)} | gradient on the two copies: "
+          f"({fraction(g[3, 0])}, {fraction(g[3, 1])}) and ({fraction(g[10, 0])}, {fraction(g[10, 1])})")
+
+# %% [markdown]
+# The tiled form and `helpers.losses` give each copy half of the gradient; the gathered form
+# gives the copies different shares. Their sum is the same: 5/12 + 7/24 = 2 × 17/48 and
+# 1/8 + 1/24 = 2 × 1/12.
 
 # %% [markdown]
 # ## Edge cases
@@ -424,10 +446,11 @@ def naive_mean(labels, x):  # the unguarded division
     return tf.reduce_sum(tf.where(positive, d, 0.0)) / tf.reduce_sum(tf.cast(positive, d.dtype))
 
 
+# every value below is a mean of multiples of 1/4 over at most 12 pairs: printed as a fraction
 cases = {"no positive pair": (np.arange(4), toy_x[:4]),
          "a single class": (np.zeros(4, int), toy_x[:4]),
          "duplicated embeddings": (np.array([0, 0, 1, 1]), toy_x[[1, 1, 2, 2]])}
-print(f"{'case':22s} {'unguarded':>9s} {'ours':>9s} {'helpers':>9s} {'reference':>9s}  finite gradients (sq L2, L2, angular)")
+print(f"{'case':22s} {'unguarded':>9s} {'ours':>6s} {'helpers':>7s} {'reference':>9s}  finite gradients (sq L2, L2, angular)")
 for name, (y_c, x_c) in cases.items():
     finite = []
     for distance in ("squared_l2", "l2", "angular"):
@@ -436,13 +459,14 @@ for name, (y_c, x_c) in cases.items():
             tape.watch(xt)
             value = losses.semi_hard_triplet_loss(y_c, xt, MARGIN, distance=distance)
         finite.append(bool(np.isfinite(tape.gradient(value, xt).numpy()).all()))
-    print(f"{name:22s} {float(naive_mean(tf.constant(y_c), tf.constant(x_c))):9.4f} "
-          f"{float(semi_hard_sorted(tf.constant(y_c), tf.constant(x_c), MARGIN)[0]):9.4f} "
-          f"{float(losses.semi_hard_triplet_loss(y_c, x_c, MARGIN)):9.4f} "
-          f"{reference.semi_hard_loss(y_c, x_c, MARGIN):9.4f}  {finite}")
+    print(f"{name:22s} {fraction(naive_mean(tf.constant(y_c), tf.constant(x_c))):>9s} "
+          f"{fraction(semi_hard_sorted(tf.constant(y_c), tf.constant(x_c), MARGIN)[0]):>6s} "
+          f"{fraction(losses.semi_hard_triplet_loss(y_c, x_c, MARGIN)):>7s} "
+          f"{fraction(reference.semi_hard_loss(y_c, x_c, MARGIN)):>9s}  {finite}")
 
 # %% [markdown]
-# (The "unguarded" column only illustrates the 0/0: it averages d(a, p), not the full loss.)
+# (The "unguarded" column only illustrates the 0/0: it averages d(a, p), not the full loss. With
+# one class, the loss is margin + that mean: 31/12 = 1 + 19/12.)
 #
 # ## Squared L2, L2 or angular
 #
@@ -451,15 +475,29 @@ for name, (y_c, x_c) in cases.items():
 # negatives — but the margin is now in plain units, so the loss changes. The angular distance
 # 1 − cos compares directions only: it can pick *different* negatives.
 
-# %% tags=["nbval-check-output"]
+# %%
 base_choice = reference.semi_hard_choice(toy_y, toy_x, "squared_l2")
+expected, agrees, changed = {}, {}, {}
 for distance in ("squared_l2", "l2", "angular"):
+    expected[distance] = reference.semi_hard_loss(toy_y, toy_x, MARGIN, distance=distance)
     value = float(losses.semi_hard_triplet_loss(toy_y, toy_x, MARGIN, distance=distance))
-    expected = reference.semi_hard_loss(toy_y, toy_x, MARGIN, distance=distance)
+    agrees[distance] = abs(value - expected[distance]) < 1e-5
     choice = reference.semi_hard_choice(toy_y, toy_x, distance)
-    changed = sum(choice[pair] != n for pair, n in base_choice.items())
-    print(f"{distance:10s} reference loss {expected:.4f} | helpers agrees: {abs(value - expected) < 1e-5} | "
-          f"pairs with a different negative than squared L2: {changed} of {len(base_choice)}")
+    changed[distance] = sum(choice[pair] != n for pair, n in base_choice.items())
+    print(f"{distance:10s} reference loss {expected[distance]:.4f}")
+
+# %% [markdown]
+# Plain L2 is the squared-L2 choice with square-rooted distances; checked, with the agreement of
+# `helpers.losses` and the number of changed negatives (this output is checked in CI; the losses
+# above, made of square roots and cosines, are not exact in any number of decimals):
+
+# %% tags=["nbval-check-output"]
+d_sq = reference.pairwise_distances(toy_x)
+rooted = np.mean([max(MARGIN + np.sqrt(d_sq[a, p]) - np.sqrt(d_sq[a, n]), 0.0) for (a, p), n in base_choice.items()])
+print("l2 loss = squared L2's negatives with square-rooted distances:", abs(rooted - expected["l2"]) < 1e-12)
+for distance in expected:
+    print(f"{distance:10s} helpers agrees with the reference: {agrees[distance]} | "
+          f"pairs with a different negative than squared L2: {changed[distance]} of {len(base_choice)}")
 
 # %% [markdown]
 # ## Summary

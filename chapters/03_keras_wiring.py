@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -75,7 +75,7 @@ print(f"TensorFlow {tf.__version__}, Keras {keras.__version__} | run profile: {P
 keras.utils.set_random_seed(0)
 base = models.build_mlp(embedding_dim=64)
 concat_model = models.build_concat_model(base)
-concat_model.summary(print_fn=lambda line, **_: print(line))  # plain text, no terminal colours
+print(models.summary_text(concat_model))  # model.summary(), as plain text
 
 # %% [markdown]
 # The base network appears as one layer (`mlp_2018`, a `Functional` model inside the model) —
@@ -156,8 +156,12 @@ print("the dummy's shape changes nothing:", len(set(by_shape.values())) == 1)
 almost_three = tf.constant([2.9999998, 3.0000002], tf.float32)
 print("tf.cast truncates:", tf.cast(almost_three, tf.int32).numpy(),
       "| round first:", tf.cast(tf.round(almost_three), tf.int32).numpy())
+
+# %%
 row = tf.constant([[3.0, 0.6, -0.8]])  # [label | a 2-d embedding]
-print(f"label column after normalising the whole output: {float(tf.math.l2_normalize(row, axis=1)[0, 0]):.4f}")
+label_column = float(tf.math.l2_normalize(row, axis=1)[0, 0])
+assert abs(label_column - 3 / np.sqrt(10)) < 1e-6  # the row's length is √(9 + 0.36 + 0.64) = √10
+print(f"label column after normalising the whole output: {label_column:.4f} (3/√10), no longer 3")
 
 # %% [markdown]
 # ## The modern wiring

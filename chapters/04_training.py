@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -291,7 +291,7 @@ info = {"name": best, "recipe": trained[best].recipe, "data": mnist.description}
 (RUNS / "embedding.json").write_text(json.dumps(info, indent=2))
 print(f"best by MAP@R: {best!r}; saved to {model_path.as_posix()} (recipe in embedding.json)")
 
-reloaded = keras.saving.load_model(model_path, compile=False)
+reloaded = models.load_embedding(model_path)
 same = np.allclose(models.embed(reloaded, x_test[:256]), models.embed(trained[best].model, x_test[:256]), atol=1e-6)
 
 # %% tags=["nbval-check-output"]

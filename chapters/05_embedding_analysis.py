@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -44,7 +44,7 @@ import numpy as np
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-import helpers  # registers the course's Keras layers, so saved models load
+import helpers
 from helpers import data, evaluation, models, plotting, training
 from helpers.config import PROFILE
 
@@ -73,7 +73,7 @@ RUNS = Path("..") / "runs" / "chapter4"  # chapters run from chapters/, so this 
 model_path, info_path = RUNS / "embedding.keras", RUNS / "embedding.json"
 
 if model_path.is_file() and info_path.is_file():
-    trained = keras.saving.load_model(model_path, compile=False)
+    trained = models.load_embedding(model_path)
     info = json.loads(info_path.read_text())
     print(f"loaded {model_path.as_posix()} — chapter 4's {info['name']!r}")
 else:
