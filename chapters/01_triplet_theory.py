@@ -128,7 +128,9 @@ print("d_ap = 1, d_an = 0.5, 1.0, 1.5, 2.0, 3.0 ->", triplet_loss(1.0, np.array(
 # %% [markdown]
 # ## Easy, semi-hard and hard negatives
 #
-# For a fixed anchor–positive pair, the negatives fall into three kinds (FaceNet's vocabulary):
+# For a fixed anchor–positive pair, the negatives fall into three kinds. *Semi-hard* is FaceNet's
+# word (FaceNet also calls the closest negative *hard*); *easy*, for the negatives beyond the
+# margin, is this course's name — a common one, but not FaceNet's:
 #
 # | kind | where | loss |
 # |---|---|---|
@@ -249,16 +251,18 @@ fig.tight_layout(rect=(0, 0.11, 1, 0.97))
 plt.show()
 
 # %% [markdown]
-# - **Band populated**: both rules pick from the band, but FaceNet may use *any* of its negatives,
-#   while TensorFlow always takes the innermost one — the hardest semi-hard negative.
+# - **Band populated**: TensorFlow's choice lies in the band, and it is always the innermost
+#   negative — the hardest semi-hard one. FaceNet's criterion admits every negative of the band and
+#   does not prescribe one of them.
 # - **Band empty, negatives beyond it**: FaceNet has no semi-hard negative for this pair;
 #   TensorFlow takes the nearest *easy* one, whose loss is 0 — the pair contributes nothing.
 # - **Every negative closer than the positive**: FaceNet has no semi-hard negative again;
 #   TensorFlow falls back to the farthest negative — a *hard* one (the least hard of them), with a
 #   loss above the margin.
 #
-# So "semi-hard loss" in TensorFlow (and in this course's `helpers.losses`) means this rule, not
-# FaceNet's random pick from the band; the next chapter builds it.
+# So "semi-hard loss" in TensorFlow (and in this course's `helpers.losses`) means this rule — one
+# fixed negative per positive pair — not FaceNet's criterion, which accepts any negative inside the
+# band; the next chapter builds it.
 #
 # ## Online mining inside a batch
 #
@@ -362,7 +366,9 @@ print("helpers:     distance", guarded.numpy(), "| gradient", tape.gradient(guar
 # ## Why FaceNet L2-normalises
 #
 # FaceNet puts every embedding on the unit sphere. Then squared L2 distances lie in [0, 4]
-# (‖u − v‖² = 2 − 2 cos(u, v)) and a margin α has a fixed meaning: a fixed gap in angle.
+# (‖u − v‖² = 2 − 2 cos(u, v)) and a margin α has a fixed meaning: d(a,n) ≥ d(a,p) + α is
+# cos(a,p) − cos(a,n) ≥ α/2, a fixed gap in cosine (not in angle: the same cosine gap is a wider
+# angle near 0° than near 90°).
 #
 # The 2018 notebook's network ends in a linear Dense layer with no normalisation. Then the margin
 # has no fixed meaning: multiplying every embedding by c multiplies every squared distance by c²,
@@ -374,16 +380,28 @@ print("helpers:     distance", guarded.numpy(), "| gradient", tape.gradient(guar
 rng = np.random.default_rng(0)
 labels_64 = np.repeat(np.arange(10), 20)
 points_64 = (rng.normal(size=(10, 64))[labels_64] + 1.2 * rng.normal(size=(200, 64))).astype("float32")
-unit_64 = points_64 / np.linalg.norm(points_64, axis=1, keepdims=True)
 scales = np.geomspace(0.1, 10, 21)
+
+
+def l2_normalise(v):
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
 curves = {
     "unnormalised c·x": [losses.semi_hard_triplet_loss(labels_64, c * points_64).numpy() for c in scales],
-    "L2-normalised (c·x)/‖c·x‖": [losses.semi_hard_triplet_loss(labels_64, unit_64).numpy() for c in scales],
+    "L2-normalised (c·x)/‖c·x‖": [
+        losses.semi_hard_triplet_loss(labels_64, l2_normalise(c * points_64)).numpy() for c in scales],
 }
-d_64 = pairwise_distances(points_64).numpy() + np.diag(np.full(200, np.inf))
-print(f"1-NN accuracy of this batch at every scale: {np.mean(labels_64[d_64.argmin(1)] == labels_64):.1%}")
-print(f"loss at c = 0.1: {curves['unnormalised c·x'][0]:.3f}, at c = 1: {curves['unnormalised c·x'][10]:.3f}, "
-      f"at c = 10: {curves['unnormalised c·x'][-1]:.3f}")
+raw, unit = curves.values()
+nn_accuracy = []
+for c in scales:
+    d_c = pairwise_distances(c * points_64).numpy() + np.diag(np.full(200, np.inf))
+    nn_accuracy.append(np.mean(labels_64[d_c.argmin(1)] == labels_64))
+assert len(set(nn_accuracy)) == 1  # scaling changes no neighbour
+assert np.ptp(unit) < 1e-6  # normalising undoes the scaling
+print(f"1-NN accuracy of this batch at every scale: {nn_accuracy[0]:.1%}")
+print(f"loss at c = 0.1: {raw[0]:.3f}, at c = 1: {raw[10]:.3f}, at c = 10: {raw[-1]:.3f} "
+      f"| L2-normalised: {unit[0]:.3f} at every scale")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -398,7 +416,9 @@ plt.show()
 
 # %% [markdown]
 # The neighbours never change — the 1-NN accuracy is the same at every scale — yet the
-# unnormalised loss falls towards 0 as the scale grows, while the normalised one cannot move.
+# unnormalised loss falls towards 0 as the scale grows. The normalised curve, computed at each of
+# the 21 scales, is flat: (c·x)/‖c·x‖ = x/‖x‖ for every c > 0, so the loss sees the same
+# embeddings, up to rounding, whatever the scale (the code checks both facts).
 # Without normalisation, part of what training "learns" can be scale rather than structure;
 # chapters 4 and 5 measure what normalising changes on MNIST.
 #
@@ -411,7 +431,7 @@ plt.show()
 #   margin band, easy ones beyond it (loss 0).
 # - TensorFlow's semi-hard rule picks the nearest negative strictly beyond the positive, else the
 #   farthest negative. That is not FaceNet's band: it can pick an easy negative (loss 0) or a
-#   hard one (loss > α).
+#   hard one (loss ≥ α).
 # - Online mining gets thousands of positive pairs from one batch of embeddings; offline triplets
 #   cost three forward passes each and go stale.
 # - Squared L2 (FaceNet, TF 1.x, the 2018 notebook) and plain L2 (TF Addons' default) rank alike

@@ -192,8 +192,9 @@ for method in losses.SEMI_HARD_METHODS:
 
 # %% [markdown]
 # Every chosen distance agrees (no row is flagged), and so do the losses. The three kinds of
-# chapter 1 all occur: semi-hard choices, easy ones (loss 0), and hard fallbacks where every
-# negative of the anchor is closer than the positive. Here is anchor 0 with its positive 1:
+# chapter 1 all occur: semi-hard choices, easy ones (loss 0), and hard fallbacks where no negative
+# of the anchor is farther than the positive (loss ≥ the margin; exactly the margin in row 6 8,
+# whose negative is exactly as far as the positive). Here is anchor 0 with its positive 1:
 
 # %%
 others = np.flatnonzero(toy_y != toy_y[0])
@@ -398,13 +399,16 @@ print("tape: helpers sort vs tiled, max diff < 1e-12:", bool(np.abs(grads["helpe
 
 # %% [markdown]
 # One difference remains, and it only shows at **ties**. When two negatives sit at exactly the
-# chosen distance (duplicated images do that), `reduce_min` in the tiled form shares the gradient
-# equally between them, while `gather` in our sorted form sends it all to one. The value is the
-# same; the gradient is not. `helpers.losses` (method "sort") shares it like the tiled form, by
-# averaging over the run of equal entries of s(a). Duplicating negative 3 of the toy batch
-# (24 positive pairs now). The gradients are printed as exact fractions: every coordinate is a
-# multiple of 1/2, so each entry is a multiple of 1/24 (1/48 where a tie shares it), which no
-# number of decimals shows exactly:
+# chosen distance (duplicated images do that), the gradient of the negative term −d(a, n) must go
+# to one or both of them: `reduce_min` in the tiled form splits it equally between them, while
+# `gather` in our sorted form sends all of it to the one entry of s(a) it reads. The value is the
+# same; the gradient is not. `helpers.losses` (method "sort") splits it like the tiled form, by
+# averaging over the run of equal entries of s(a). We duplicate point 3 of the toy batch (class 1)
+# as point 10 (24 positive pairs now). The two copies are negatives for the anchors of other
+# classes, but, being of class 1, they are also anchors and positives, and those roles give both
+# copies gradient whatever the tie rule. The gradients are printed as exact fractions: every
+# coordinate is a multiple of 1/2, so each entry is a multiple of 1/24 (1/48 where a tie splits
+# it), which no number of decimals shows exactly:
 
 # %%
 def fraction(value):
@@ -414,19 +418,46 @@ def fraction(value):
 
 # %% tags=["nbval-check-output"]
 dup_x, dup_y = tf.constant(np.vstack([toy_x, toy_x[3:4]])), tf.constant(np.r_[toy_y, toy_y[3]])
+tie_grads = {}
 for name, fn in {"ours tiled": semi_hard_tiled, "ours sorted": semi_hard_sorted,
                  "helpers sort": lambda *a: (losses.semi_hard_triplet_loss(*a),)}.items():
     with tf.GradientTape() as tape:
         tape.watch(dup_x)
         value = fn(dup_y, dup_x, MARGIN)[0]
-    g = tape.gradient(value, dup_x).numpy()
+    g = tie_grads[name] = tape.gradient(value, dup_x).numpy()
     print(f"{name:12s} loss {fraction(value)} | gradient on the two copies: "
           f"({fraction(g[3, 0])}, {fraction(g[3, 1])}) and ({fraction(g[10, 0])}, {fraction(g[10, 1])})")
 
 # %% [markdown]
-# The tiled form and `helpers.losses` give each copy half of the gradient; the gathered form
-# gives the copies different shares. Their sum is the same: 5/12 + 7/24 = 2 × 17/48 and
-# 1/8 + 1/24 = 2 × 1/12.
+# Where does each share come from? The tie rule matters for the positive pairs whose chosen
+# negative is the duplicated point and whose hinge is not 0 (printed below). The derivative of
+# their negative terms −d(a, n) with respect to that negative, 2(a − n) each, divided by the 24
+# pairs, is the gradient the rule hands out. The rest of each copy's gradient comes from its roles
+# as anchor and positive, the same for both copies. The cell computes the negative term from its
+# definition, takes the rest from the tiled form, and checks all three rows above against them:
+
+# %% tags=["nbval-check-output"]
+d_dup, (pos_dup, _) = squared_distances(dup_x).numpy(), masks(dup_y)
+_, chosen_dup = semi_hard_sorted(dup_y, dup_x, MARGIN)
+y_dup, x_dup = dup_y.numpy(), dup_x.numpy()
+tied = [(int(a), int(p)) for a, p in zip(*np.nonzero(pos_dup.numpy()))
+        if y_dup[a] != y_dup[3] and chosen_dup[a, p] == d_dup[a, 3] and MARGIN + d_dup[a, p] - d_dup[a, 3] > 0]
+to_negative = sum(2 * (x_dup[a] - x_dup[3]) for a, _ in tied) / int(np.sum(pos_dup))
+as_anchor_positive = tie_grads["ours tiled"][3] - to_negative / 2
+for name in ("ours tiled", "helpers sort"):  # split: half of it to each copy
+    assert np.allclose(tie_grads[name][[3, 10]], as_anchor_positive + to_negative / 2, atol=1e-6)
+shares = sorted([tie_grads["ours sorted"][3], tie_grads["ours sorted"][10]], key=lambda g: g.sum())
+assert np.allclose(shares, [as_anchor_positive, as_anchor_positive + to_negative], atol=1e-6)  # all to one
+print("tied pairs (a, p) with a non-zero hinge:", tied)
+print("each copy as anchor and positive:", f"({fraction(as_anchor_positive[0])}, {fraction(as_anchor_positive[1])})",
+      "| the tied negative term, in all:", f"({fraction(to_negative[0])}, {fraction(to_negative[1])})")
+
+# %% [markdown]
+# The tiled form and `helpers.losses` give each copy (7/24, 1/24) plus half of the negative term:
+# 7/24 + 1/16 = 17/48 and 1/24 + 1/24 = 1/12. The gathered form gives one copy all of it,
+# 7/24 + 1/8 = 5/12 and 1/24 + 1/12 = 1/8, and the other none, (7/24, 1/24). Both copies get
+# gradient either way; only the negative term's share differs, and the sum over the two copies is
+# the same.
 
 # %% [markdown]
 # ## Edge cases
@@ -509,7 +540,8 @@ for distance in expected:
 #   `helpers.losses` to the last digit.
 # - TensorFlow's tiled form needs B³ memory (4 GiB per float32 tensor at B = 1024); sorting each
 #   row and `searchsorted` gives the same values and gradients in B² memory — except at exact ties,
-#   where the gradient must be shared to match `reduce_min`, as `helpers.losses` does.
+#   where the negative term's gradient must be split between the tied negatives to match
+#   `reduce_min`, as `helpers.losses` does.
 # - Guard the mean: a batch without positive pairs gives 0, not NaN; a single class gives
 #   TensorFlow's mean of margin + d(a, p).
 # - Squared L2 and L2 pick the same negatives with different margins; angular can pick others.

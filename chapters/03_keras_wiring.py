@@ -19,8 +19,8 @@
 # show that the modern wiring computes exactly the same thing.*
 #
 # **You will learn**
-# - why a Keras 2 loss could not see the labels, and how the 2018 notebook smuggled them in: a
-#   label input concatenated in front of the embedding, with dummy zero targets;
+# - how the 2018 notebook got the labels into its Keras 2 loss — a label input concatenated in
+#   front of the embedding, with dummy zero targets — and why Keras 2.1.6 did not require it;
 # - the wiring's pitfalls: labels travelling as floats, the dummy targets, casting back to int;
 # - the modern Keras 3 wiring (labels as `y_true`), with the same loss and the same gradients;
 # - two ways to get the trained embedding network back, with identical embeddings;
@@ -53,13 +53,20 @@ from helpers.plotting import CLASS_COLORS
 print(f"TensorFlow {tf.__version__}, Keras {keras.__version__} | run profile: {PROFILE.name}")
 
 # %% [markdown]
-# ## Why the labels had to travel through the model
+# ## How the 2018 notebook got the labels into the loss
 #
 # A Keras loss is a function `loss(y_true, y_pred)`: the targets you pass to `fit` and the
-# model's output. In Keras 2 (the 2018 notebook used 2.1.6) that was all a loss could see, and
-# the targets were fed through a placeholder of the same rank as the model's output. The semi-hard loss
-# needs the *labels* and the *embeddings* of the batch — and the model's output was the
-# embeddings. The 2018 notebook's answer:
+# model's output. The semi-hard loss needs the *labels* and the *embeddings* of the batch; the
+# model's output is the embeddings, so the direct route is to pass the labels as the targets.
+# Keras 2.1.6, the version the 2018 notebook used, allowed that. It fed the targets through a
+# placeholder of the output's rank and dtype (so the labels would have arrived as floats, as they
+# do through the concatenation), and it compared a target's shape with the output's only for its
+# own losses: in `keras/engine/training.py`, `_standardize_user_data` checks target shapes only
+# for the loss functions of `keras.losses`, and `_check_loss_and_target_compatibility` adds checks
+# for mean squared error and the binary and categorical cross-entropies. A loss of your own skips
+# both, so `(N, 1)` labels as `y_true` would have reached it in 2018 too.
+#
+# The 2018 notebook took another route — a workaround, not a necessity:
 #
 # 1. give the model a second input, the label;
 # 2. output `Concatenate([label, embedding])`, so `y_pred` is a `(B, 1 + 64)` matrix whose first
@@ -166,9 +173,10 @@ print(f"label column after normalising the whole output: {label_column:.4f} (3/�
 # %% [markdown]
 # ## The modern wiring
 #
-# A Keras 3 loss still receives `(y_true, y_pred)`, but `y_true` need not be shaped like the
-# output: the labels *are* the targets. The model is just the base network, the loss is
-# `helpers.losses.SemiHardTripletLoss`, and `fit(images, labels)` does the rest.
+# A Keras 3 loss still receives `(y_true, y_pred)`, and, as for a loss of your own in Keras
+# 2.1.6, `y_true` need not be shaped like the output: the labels *are* the targets. The model is
+# just the base network, the loss is `helpers.losses.SemiHardTripletLoss`, and
+# `fit(images, labels)` does the rest.
 #
 # Do the two wirings compute the same thing? Give a second base network the same weights, and
 # compare loss and gradients on the same batch (dropout off, so both run the same network):
@@ -279,8 +287,9 @@ plt.show()
 #
 # ## Summary
 #
-# - Keras 2 losses saw only `(y_true, y_pred)`, so the 2018 notebook fed labels in as a second
-#   input and concatenated them in front of the embedding, with dummy zero targets.
+# - Keras 2 losses saw only `(y_true, y_pred)`. The 2018 notebook fed labels in as a second input
+#   and concatenated them in front of the embedding, with dummy zero targets — a workaround: Keras
+#   2.1.6 checked target shapes only for its own losses, so the labels could have been `y_true`.
 # - Pitfalls: labels become floats (exact below 2²⁴ in float32, 2¹¹ in float16); the dummy targets
 #   must exist and have as many rows as the inputs; cast back by rounding, never by truncation;
 #   nothing may transform the output after the concatenation.

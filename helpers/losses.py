@@ -317,8 +317,10 @@ def split_label_concat(y_pred):
 def label_concat_adapter(loss_fn, **loss_kwargs):
     """Wrap ``loss_fn(labels, embeddings, **loss_kwargs)`` as ``loss(dummy_y_true, y_pred)``.
 
-    The 2018 notebook's wiring: Keras 2 passed only ``(y_true, y_pred)`` to a loss, so the model
-    output ``y_pred = [label | embedding]`` carried the labels; ``dummy_y_true`` is ignored.
+    The 2018 notebook's wiring (chapter 3): the model output ``y_pred = [label | embedding]``
+    carries the labels and ``dummy_y_true`` is ignored. It was a workaround, not a necessity:
+    Keras 2 checked target shapes only for its own losses, so labels as ``y_true`` would have
+    reached a custom loss as well.
     """
 
     def loss(dummy_y_true, y_pred):

@@ -189,14 +189,16 @@ def pair_distances(embeddings, labels, *, squared: bool = False, max_points: int
 
 
 def plot_distance_histograms(embeddings, labels, *, squared: bool = False, margin: float | None = None,
-                             bins: int = 60, title: str = "Distances between pairs of images"):
+                             bins: int = 60, title: str = "Distances between pairs of images", ax=None):
     """Histograms of positive-pair (same digit) and negative-pair (different digits) distances.
 
     The less the two overlap, the better nearest-neighbour search works. ``margin`` draws a
-    vertical line (e.g. the triplet loss' margin, with ``squared=True`` for squared L2).
+    vertical line (e.g. the triplet loss' margin, with ``squared=True`` for squared L2). With
+    ``ax``, draw into those axes (e.g. one panel of a larger figure) and return their figure.
     """
     positive, negative = pair_distances(embeddings, labels, squared=squared)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    own_figure = ax is None
+    fig, ax = plt.subplots(figsize=(7, 4)) if own_figure else (ax.figure, ax)
     edges = np.histogram_bin_edges(np.concatenate([positive, negative]), bins=bins)
     ax.hist(negative, bins=edges, density=True, alpha=0.55, color="tab:gray",
             label=f"negative pairs ({negative.size:,})")
@@ -208,7 +210,8 @@ def plot_distance_histograms(embeddings, labels, *, squared: bool = False, margi
     ax.set_ylabel("density")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
+    if own_figure:
+        fig.tight_layout()
     return fig
 
 

@@ -22,7 +22,8 @@ from matplotlib.patches import Circle, FancyBboxPatch
 
 from helpers.plotting import class_color
 
-#: The three kinds of negative (FaceNet's vocabulary) and the colour each wears in every figure.
+#: The three kinds of negative and the colour each wears in every figure ("semi-hard" is FaceNet's
+#: word; "hard" and "easy", bounded as in chapter 1's table, are the course's names).
 NEGATIVE_KIND_COLORS = {"hard": "#c0392b", "semi-hard": "#e69f00", "easy": "#9e9e9e"}
 
 

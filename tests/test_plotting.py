@@ -84,6 +84,16 @@ def test_distance_histograms(blobs):
     assert_labelled(ax)
     assert ax.get_xlabel() == "squared L2 distance"
     assert any("positive pairs" in t.get_text() for t in ax.get_legend().get_texts())
+    assert [tuple(line.get_xdata()) for line in ax.lines] == [(1.0, 1.0)]  # the margin line
+
+
+def test_distance_histograms_into_given_axes(blobs):
+    emb, labels, _ = blobs
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot_distance_histograms(emb, labels, ax=right, title="right panel") is fig
+    assert len(fig.axes) == 2 and not left.patches and right.patches
+    assert right.get_title() == "right panel" and right.get_xlabel() == "L2 distance"
+    assert not right.lines  # no margin given, no line
 
 
 def test_neighbour_gallery_marks_mistakes_red(blobs):
