@@ -16,8 +16,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 setup: $(STAMP)
 
-# Re-run the install only when the dependencies change; otherwise `make setup` is instant.
-$(STAMP): pyproject.toml Makefile helpers/book.py
+# Re-run the install only when the dependencies, or the kernel and lab settings it registers
+# (helpers/lab.py), change; otherwise `make setup` is instant.
+$(STAMP): pyproject.toml Makefile helpers/lab.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'

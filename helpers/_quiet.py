@@ -36,9 +36,10 @@ def is_banner(line: str, noise: tuple = ()) -> bool:
 
 
 def without_banner(data: bytes, noise: tuple = ()) -> bytes:
-    """``data`` without the lines that hold a ``BANNER`` (or ``noise``) text."""
-    lines = data.decode(errors="replace").splitlines(keepends=True)
-    return "".join(line for line in lines if not is_banner(line, noise)).encode()
+    """``data`` without the lines that hold a ``BANNER`` (or ``noise``) text; the lines kept are
+    passed on byte for byte."""
+    lines = data.splitlines(keepends=True)
+    return b"".join(line for line in lines if not is_banner(line.decode(errors="replace"), noise))
 
 
 def write_all(fd: int, data: bytes) -> None:

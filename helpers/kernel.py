@@ -24,7 +24,7 @@ import sys
 import threading
 from pathlib import Path
 
-from helpers._quiet import is_banner, write_all
+from helpers._quiet import without_banner, write_all
 
 #: How long a line without its newline waits for the rest before it is written anyway.
 PARTIAL_LINE_SECONDS = 0.2
@@ -72,8 +72,7 @@ class StderrFilter:
         self._thread = None
 
     def _emit(self, data: bytes) -> None:
-        lines = data.splitlines(keepends=True)
-        kept = b"".join(line for line in lines if not is_banner(line.decode(errors="replace"), self.noise))
+        kept = without_banner(data, self.noise)
         if kept:
             try:
                 write_all(self._original, kept)
