@@ -40,6 +40,10 @@ KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17
 #: Seed of the stratified 4,000 / 1,000 split of the offline subset.
 OFFLINE_SEED = 2018
 OFFLINE_TEST_PER_CLASS = 100
+#: The validation protocol (``MnistData.validation_split``): the share of the training split held
+#: out for choosing recipes, and the seed of that stratified draw.
+VALIDATION_FRACTION = 0.2
+VALIDATION_SEED = 11
 #: Seconds after which "auto" gives up on the network.
 NETWORK_TIMEOUT = 4.0
 IDX_FILES = {
@@ -56,7 +60,11 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class MnistData:
-    """Images ``(N, 28, 28, 1)`` float32 in [0, 1] and labels ``(N,)`` int64, train and test."""
+    """Images ``(N, 28, 28, 1)`` float32 in [0, 1] and labels ``(N,)`` int64, train and test.
+
+    ``held_out`` names what ``x_test`` / ``y_test`` hold: ``"test"`` (the test split) or
+    ``"validation"`` (images carved from the training split by ``validation_split``).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -64,6 +72,7 @@ class MnistData:
     y_test: np.ndarray
     source: str
     description: str
+    held_out: str = "test"
 
     def limit(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "MnistData":
         """A stratified subset with at most ``train`` / ``test`` images (``None`` keeps all)."""
@@ -74,6 +83,31 @@ class MnistData:
         desc = f"{self.description}; using {len(ytr):,} train / {len(yte):,} test"
         return replace(self, x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, description=desc)
 
+    def validation_split(self, fraction: float = VALIDATION_FRACTION,
+                         seed: int = VALIDATION_SEED) -> "MnistData":
+        """The validation protocol: hold out a stratified ``fraction`` of the *training* split.
+
+        Returns an ``MnistData`` whose ``x_train`` / ``y_train`` are the remaining training images
+        and whose ``x_test`` / ``y_test`` are the validation images (``held_out="validation"``).
+        Code that trains on ``.x_train`` and scores on ``.x_test`` then chooses recipes without
+        looking at the test split, which is kept for the final numbers (Musgrave et al. 2020).
+        """
+        if self.held_out != "test":
+            raise ValueError("this data already is a validation split; split the original data")
+        if not 0 < fraction < 1:
+            raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+        n_val = int(round(fraction * len(self.y_train)))
+        if n_val < 1 or n_val >= len(self.y_train):
+            raise ValueError(f"a validation share of {fraction} leaves no images on one side of "
+                             f"{len(self.y_train)} training images")
+        val = _stratified_indices(self.y_train, n_val, seed)
+        fit = np.setdiff1d(np.arange(len(self.y_train)), val)
+        desc = (f"{self.description}; validation protocol: {len(fit):,} train / {len(val):,} "
+                f"validation images, both from the training split (seed {seed}); test split unused")
+        return replace(self, x_train=self.x_train[fit], y_train=self.y_train[fit],
+                       x_test=self.x_train[val], y_test=self.y_train[val], description=desc,
+                       held_out="validation")
+
     def __repr__(self) -> str:
         return f"MnistData({self.description})"
 
@@ -81,6 +115,12 @@ class MnistData:
 def _stratified_take(x, y, n, seed):
     if n is None or n >= len(y):
         return x, y
+    keep = _stratified_indices(y, n, seed)
+    return x[keep], y[keep]
+
+
+def _stratified_indices(y, n, seed):
+    """Sorted indices of ``n`` items of ``y``, each class in proportion to its size."""
     if n <= 0:
         raise ValueError(f"a subset needs at least one image, got {n}")
     rng = np.random.default_rng(seed)
@@ -91,8 +131,7 @@ def _stratified_take(x, y, n, seed):
     keep = np.concatenate(
         [rng.choice(np.flatnonzero(y == c), size=s, replace=False) for c, s in zip(classes, share)]
     )
-    keep = np.sort(keep)
-    return x[keep], y[keep]
+    return np.sort(keep)
 
 
 def validate_arrays(images, labels, what: str = "MNIST"):

@@ -251,3 +251,67 @@ def test_pk_errors_are_raised_before_training(offline):
     small = offline.limit(100, 10)
     with pytest.raises(ValueError, match="P=11 classes per batch"):
         train_embedding("mlp", small, pk=(11, 2), epochs=1, verbose=0)
+
+
+def test_validation_split_is_stratified_and_carved_from_the_training_split(offline):
+    split = offline.validation_split()
+    assert split.held_out == "validation" and offline.held_out == "test"
+    assert data.VALIDATION_FRACTION == 0.2
+    # 20 % of 4,000 balanced training images: 800 validation images, 80 of each digit.
+    assert len(split.y_test) == 800 and len(split.y_train) == 3200
+    assert np.bincount(split.y_test).tolist() == [80] * 10
+    assert np.bincount(split.y_train).tolist() == [320] * 10
+    assert split.x_train.shape[1:] == split.x_test.shape[1:] == (28, 28, 1)
+    assert "validation protocol" in split.description and "3,200 train / 800 validation" in split.description
+    # Disjoint, and together exactly the training split: find each image's index in x_train.
+    index = {img.tobytes(): i for i, img in enumerate(offline.x_train)}
+    assert len(index) == 4000  # no exact repeats inside this training split, so indices are unique
+    fit = [index[img.tobytes()] for img in split.x_train]
+    val = [index[img.tobytes()] for img in split.x_test]
+    assert not set(fit) & set(val)
+    assert sorted(fit + val) == list(range(4000))
+    assert np.array_equal(offline.y_train[fit], split.y_train)
+    assert np.array_equal(offline.y_train[val], split.y_test)
+    # The test split is never used: its images appear only where they repeat a training image.
+    # (Every image of the split is a training image, found above; a test image can only appear
+    # where MNIST repeats it exactly in the training split — at most 2 here, as above.)
+    assert sum(img.tobytes() in index for img in offline.x_test) <= 2
+
+
+def test_validation_split_is_deterministic_and_follows_the_seed(offline):
+    a, b = offline.validation_split(), offline.validation_split()
+    assert np.array_equal(a.x_test, b.x_test) and np.array_equal(a.y_train, b.y_train)
+    assert a.x_test.tobytes() == offline.validation_split(0.2, data.VALIDATION_SEED).x_test.tobytes()
+    other = offline.validation_split(seed=data.VALIDATION_SEED + 1)
+    assert not np.array_equal(other.x_test, a.x_test)
+    assert np.bincount(other.y_test).tolist() == [80] * 10
+
+
+def test_validation_split_of_an_unbalanced_subset_keeps_the_proportions():
+    y = np.repeat(np.arange(3), [50, 30, 20])
+    x = np.arange(100, dtype=np.float32).reshape(100, 1, 1, 1) * np.ones((1, 28, 28, 1), np.float32)
+    mnist = data.MnistData(x, y, x[:5], y[:5], source="test", description="toy")
+    split = mnist.validation_split(fraction=0.3, seed=4)
+    assert np.bincount(split.y_test).tolist() == [15, 9, 6]
+    assert np.bincount(split.y_train).tolist() == [35, 21, 14]
+    ids = np.concatenate([split.x_train[:, 0, 0, 0], split.x_test[:, 0, 0, 0]])
+    assert sorted(ids.tolist()) == list(range(100))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_validation_split_rejects_fractions_outside_the_open_interval(offline, fraction):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        offline.validation_split(fraction)
+
+
+def test_validation_split_rejects_a_share_that_empties_one_side(offline):
+    tiny = offline.limit(train=10, test=10)
+    with pytest.raises(ValueError, match="leaves no images"):
+        tiny.validation_split(0.01)  # 0.1 of an image rounds to none
+    with pytest.raises(ValueError, match="leaves no images"):
+        tiny.validation_split(0.99)
+
+
+def test_validation_split_cannot_be_split_again(offline):
+    with pytest.raises(ValueError, match="already is a validation split"):
+        offline.validation_split().validation_split()
