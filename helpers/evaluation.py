@@ -68,7 +68,7 @@ def _neighbours(query, gallery, n: int, metric: str, leave_one_out: bool) -> np.
 
 
 def retrieval_metrics(query_emb, query_labels, gallery_emb=None, gallery_labels=None, *,
-                      metric: str = "euclidean", k: int = 5) -> dict:
+                      metric: str = "euclidean", k: int = 5, per_query: bool = False) -> dict:
     """Precision@1, R-precision, MAP@R and k-NN accuracy of retrieving by ``metric`` distance.
 
     Args:
@@ -78,6 +78,9 @@ def retrieval_metrics(query_emb, query_labels, gallery_emb=None, gallery_labels=
         metric: any distance scikit-learn's ``NearestNeighbors`` knows (``"euclidean"``,
             ``"cosine"``, ...). Squared L2 ranks exactly like ``"euclidean"``.
         k: neighbours voting for ``knn_accuracy``.
+        per_query: also return ``"per_query"``: each query's own precision@1, R-precision and
+            MAP@R (arrays of length Q, NaN for R-based values of queries with ``R = 0``), whose
+            means are the metrics (``helpers.uncertainty.bootstrap`` resamples them).
 
     Returns:
         A dict with ``precision_at_1``, ``r_precision``, ``map_at_r``, ``knn_accuracy`` (floats),
@@ -127,7 +130,7 @@ def retrieval_metrics(query_emb, query_labels, gallery_emb=None, gallery_labels=
     def mean_over_matched(values):
         return float(values[has_match].mean()) if has_match.any() else float("nan")
 
-    return {
+    result = {
         "precision_at_1": float(correct[:, 0].mean()),
         "r_precision": mean_over_matched(hits_within_r / safe_r),
         "map_at_r": mean_over_matched(ap_sum / safe_r),
@@ -138,6 +141,13 @@ def retrieval_metrics(query_emb, query_labels, gallery_emb=None, gallery_labels=
         "leave_one_out": bool(leave_one_out),
         "queries_without_match": int((~has_match).sum()),
     }
+    if per_query:
+        result["per_query"] = {
+            "precision_at_1": correct[:, 0].astype(float),
+            "r_precision": np.where(has_match, hits_within_r / safe_r, np.nan),
+            "map_at_r": np.where(has_match, ap_sum / safe_r, np.nan),
+        }
+    return result
 
 
 def nearest_neighbours(query_emb, gallery_emb=None, *, k: int = 5, metric: str = "euclidean"):

@@ -163,3 +163,48 @@ def test_metrics_table_formats_rows():
     assert lines[3].split() == ["mlp", "1.0000", "0.2500", "0.1250", "0.7500"]
     with pytest.raises(ValueError):
         metrics_table({})
+
+
+@pytest.mark.parametrize("leave_one_out", [True, False])
+def test_per_query_values_average_to_the_metrics(leave_one_out):
+    rng = np.random.default_rng(4)
+    query, qlab = rng.normal(size=(70, 3)), rng.integers(0, 5, 70)
+    gallery, glab = (None, None) if leave_one_out else (rng.normal(size=(90, 3)), rng.integers(0, 5, 90))
+    m = retrieval_metrics(query, qlab, gallery, glab, k=3, per_query=True)
+    assert set(m["per_query"]) == {"precision_at_1", "r_precision", "map_at_r"}
+    for key, values in m["per_query"].items():
+        assert values.shape == (70,) and values.dtype == np.float64, key
+        assert np.isfinite(values).all(), key  # every class has other members here
+        assert values.mean() == pytest.approx(m[key]), key
+        assert ((values >= 0) & (values <= 1)).all(), key
+    assert set(np.unique(m["per_query"]["precision_at_1"])) <= {0.0, 1.0}
+    without = retrieval_metrics(query, qlab, gallery, glab, k=3)
+    assert "per_query" not in without
+    assert {k: v for k, v in m.items() if k != "per_query"} == without
+
+
+def test_per_query_hand_computed_and_nan_without_a_match():
+    # Leave-one-out on 0 (A), 1 (B), 2 (A), 3 (B), 4 (A), 10 (C): as in the hand-computed case
+    # above, plus a lone C whose R = 0 (its R-based values are NaN, its P@1 is 0).
+    points = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [10.0]])
+    labels = np.array([A, B, A, B, A, 2])
+    m = retrieval_metrics(points, labels, k=1, per_query=True)
+    per = m["per_query"]
+    assert per["precision_at_1"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(per["r_precision"], [0.5, 0.0, 0.0, 0.0, 0.5, np.nan])
+    np.testing.assert_array_equal(per["map_at_r"], [0.25, 0.0, 0.0, 0.0, 0.25, np.nan])
+    assert m["queries_without_match"] == 1
+    assert np.nanmean(per["r_precision"]) == pytest.approx(m["r_precision"])
+    assert np.nanmean(per["map_at_r"]) == pytest.approx(m["map_at_r"])
+    assert per["precision_at_1"].mean() == pytest.approx(m["precision_at_1"])
+
+
+def test_per_query_matches_brute_force_query_by_query():
+    rng = np.random.default_rng(5)
+    query, qlab = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    m = retrieval_metrics(query, qlab, per_query=True)
+    for i in range(40):
+        # Query i against all the other points: leave-one-out by hand.
+        want = brute_force(query[i:i + 1], qlab[i:i + 1], np.delete(query, i, 0), np.delete(qlab, i), False, 1)
+        for key in ("precision_at_1", "r_precision", "map_at_r"):
+            assert m["per_query"][key][i] == pytest.approx(want[key]), (i, key)
