@@ -74,6 +74,18 @@ def test_train_writes_everything(trained):
     assert_no_banner(proc.stderr)
 
 
+def test_train_with_validation_never_scores_the_test_split(tiny_npz, tmp_path):
+    proc = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", tmp_path, "--epochs", "1",
+                   "--pk", "5", "12", "--validation", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    # 20 % of the 300 training images are the validation split; the 100 test images are unused.
+    assert metrics["evaluation"] == "leave-one-out within the validation split (60 images)"
+    assert metrics["recipe"]["train_images"] == 240
+    assert "validation protocol: 240 train / 60 validation" in metrics["data_description"]
+    assert "(validation split)" in proc.stdout
+
+
 def test_saved_model_loads_with_load_embedding(trained):
     from helpers.models import load_embedding
 
