@@ -61,10 +61,13 @@ nbval: setup
 lab: setup
 	$(PY) -m helpers.book lab
 
+# Every benchmark, each writing the figures the README quotes to benchmarks/results/ (tests/test_readme.py
+# checks the README against them). Run on a quiet machine: they time things. Choose recipes first.
 benchmarks: setup
-	$(PY) benchmarks/loss_scaling.py
-	$(PY) benchmarks/training_throughput.py
-	$(PY) benchmarks/embedding_quality.py
+	$(PY) benchmarks/recipe_selection.py --json benchmarks/results/recipe_selection.json
+	$(PY) benchmarks/embedding_quality.py --json benchmarks/results/embedding_quality.json
+	$(PY) benchmarks/training_throughput.py --json benchmarks/results/training_throughput.json
+	$(PY) benchmarks/loss_scaling.py --json benchmarks/results/loss_scaling.json
 
 # Debian's Chromium, for the browser test of the rendered book. Installed where this user can
 # (root with apt-get); elsewhere the browser test is skipped and says why.
