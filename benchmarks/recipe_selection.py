@@ -33,6 +33,9 @@ from helpers.models import embed  # noqa: E402
 from helpers.training import RECIPES, train_embedding  # noqa: E402
 from helpers.uncertainty import compare_seeds, seed_summary, spread_table  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import environment, write  # noqa: E402
+
 #: What every candidate of a model shares: the settings explored before (learning rate, margin,
 #: schedule, epochs, normalisation), which the validation split confirmed as a group.
 BASE = {
@@ -84,12 +87,8 @@ def main():
     print(f"data: {data.description}")
     print(f"{os.cpu_count()} CPUs; seeds {args.seeds}; metrics: leave-one-out within the "
           f"{len(data.y_test)} validation images\n", flush=True)
-    import keras
-    import tensorflow as tf
-
-    record = {"data": data.description, "seeds": args.seeds, "cpu_count": os.cpu_count(),
-              "tensorflow": tf.__version__, "keras": keras.__version__,
-              "load_average_at_start": list(os.getloadavg()), "models": {}}
+    record = {**environment("benchmarks/recipe_selection.py"), "data": data.description,
+              "seeds": args.seeds, "models": {}}
     for model in args.models:
         runs, seconds, recipes = {}, {}, {}
         before = earlier.get("models", {}).get(model, {}) \
@@ -127,7 +126,7 @@ def main():
             earlier = json.loads(args.json.read_text())
             if earlier.get("data") == record["data"] and earlier.get("seeds") == record["seeds"]:
                 record["models"] = {**earlier.get("models", {}), **record["models"]}
-        args.json.write_text(json.dumps(record, indent=2))
+        write(record, args.json)
 
 
 if __name__ == "__main__":

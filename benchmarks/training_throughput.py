@@ -24,7 +24,11 @@ time. The last section times both trainers with a trivial loss (the mean squared
 split each step into "training loop" and "loss", and prints how cheap the loss would have to be
 for the loop alone to make ours 2x the port that shares our loss.
 
-    python benchmarks/training_throughput.py [--rounds 3] [--epochs 8] [--no-ablation]
+    python benchmarks/training_throughput.py [--rounds 3] [--epochs 8] [--no-ablation] [--json FILE]
+    python benchmarks/training_throughput.py --json benchmarks/results/training_throughput.json
+
+``--json FILE`` also writes every figure printed (and the data, CPU count, TensorFlow and Keras
+versions) to ``FILE``; ``tests/test_readme.py`` checks the README's figures against it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from helpers.data import load_mnist  # noqa: E402
+from _results import environment, write  # noqa: E402
 from helpers.losses import LabelConcatLoss, SemiHardTripletLoss, semi_hard_triplet_loss  # noqa: E402
 from helpers.models import build_concat_model, build_mlp  # noqa: E402
 from helpers.training import train_embedding  # noqa: E402
@@ -151,14 +156,18 @@ def model_step_ms(repeats=200):
     return best_of_ms(step, repeats)
 
 
-def ratio_line(label, steady, total, mine, base):
-    per_round = ", ".join(f"{a / b:.2f}x" for a, b in zip(steady[mine], steady[base]))
-    print(f"{label}: {statistics.median(steady[mine]) / statistics.median(steady[base]):.2f}x steady, "
-          f"{statistics.median(total[mine]) / statistics.median(total[base]):.2f}x including tracing "
+def ratio_line(label, steady, total, mine, base) -> dict:
+    """Print ours / baseline (medians, and per round); return the same figures."""
+    figures = {"steady": statistics.median(steady[mine]) / statistics.median(steady[base]),
+               "including_tracing": statistics.median(total[mine]) / statistics.median(total[base]),
+               "per_round": [a / b for a, b in zip(steady[mine], steady[base])]}
+    per_round = ", ".join(f"{r:.2f}x" for r in figures["per_round"])
+    print(f"{label}: {figures['steady']:.2f}x steady, {figures['including_tracing']:.2f}x including tracing "
           f"(per round: {per_round})")
+    return figures
 
 
-def loop_and_loss(x, y, data, n, epochs, rounds, steady):
+def loop_and_loss(x, y, data, n, epochs, rounds, steady) -> dict:
     """Split a step of each trainer into loop and loss by re-timing both with a trivial loss."""
     trivial = {"port": [], "ours": []}
     for _ in range(rounds):
@@ -170,9 +179,17 @@ def loop_and_loss(x, y, data, n, epochs, rounds, steady):
     print("\nms per step of 256 (medians)      training loop (trivial loss)   semi-hard loss (the rest)")
     for name, label in (("port", "plain port, course's O(B^2) loss"), ("ours", "ours")):
         print(f"  {label:34s} {ms[name]:12.2f} {real[name] - ms[name]:24.2f}")
-    print(f"with a loss that cost nothing, ours would run {ms['port'] / ms['ours']:.2f}x the port; "
+    loop_ratio, budget = ms["port"] / ms["ours"], max(ms["port"] - 2 * ms["ours"], 0)
+    print(f"with a loss that cost nothing, ours would run {loop_ratio:.2f}x the port; "
           f"for 2x with the loss both share, the loss would have to cost under "
-          f"{max(ms['port'] - 2 * ms['ours'], 0):.2f} ms per step")
+          f"{budget:.2f} ms per step")
+    return {"epochs_per_run": epochs,
+            "trivial_loss_steady_images_per_second": trivial,
+            "step_ms": {name: {"loop": ms[name], "loss": real[name] - ms[name], "total": real[name]}
+                        for name in ms},
+            "loss_share_of_our_step": (real["ours"] - ms["ours"]) / real["ours"],
+            "loop_only_speedup": loop_ratio,
+            "loss_ms_budget_for_2x": budget}
 
 
 OURS = "ours (train_embedding defaults)"
@@ -180,12 +197,15 @@ BASELINE = "plain Keras 3 port of the 2018 notebook"
 SAME_LOSS = "plain port, course's O(B^2) loss"
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--no-ablation", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the figures to FILE (benchmarks/results/training_throughput.json)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
 
     data = load_mnist("offline", verbose=False)
     x, y, n = data.x_train, data.y_train, len(data.y_train)
@@ -193,6 +213,12 @@ def main():
     print(f"2018 MLP, batch {BATCH}, Adam {LR:g}, semi-hard loss (margin 1, squared L2); "
           f"{args.epochs} epochs per run, {args.rounds} alternating rounds; "
           f"{os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}\n")
+    record = {**environment("benchmarks/training_throughput.py", argv), "data": data.description,
+              "model": "2018 MLP", "batch_size": BATCH, "learning_rate": LR,
+              "loss": "semi-hard, margin 1, squared L2", "epochs_per_run": args.epochs,
+              "rounds": args.rounds, "training_images": n,
+              "measure": "images per second of wall-clock fit time; steady = epochs 2..E, "
+                         "including_tracing = all epochs; medians over rounds"}
 
     configs = {BASELINE: lambda: plain_port(x, y, args.epochs, method="tile"),
                OURS: lambda: ours(data, args.epochs),
@@ -219,28 +245,49 @@ def main():
     print(f"\n{'configuration':44s} {'steady images/s':>16s} {'incl. tracing':>14s}   (medians)")
     for name in configs:
         print(f"{name:44s} {statistics.median(steady[name]):16,.0f} {statistics.median(total[name]):14,.0f}")
+    record["configurations"] = {
+        name.strip(): {"ablation": name.startswith(" "),
+                       "steady_images_per_second": statistics.median(steady[name]),
+                       "including_tracing_images_per_second": statistics.median(total[name]),
+                       "per_round_steady": steady[name], "per_round_including_tracing": total[name]}
+        for name in configs}
+    record["roles"] = {"ours": OURS, "baseline": BASELINE, "same_loss": SAME_LOSS}
     print()
-    ratio_line("speed-up ours / plain Keras 3 port of the 2018 notebook", steady, total, OURS, BASELINE)
-    ratio_line("speed-up ours / plain port given the course's O(B^2) loss", steady, total, OURS, SAME_LOSS)
+    record["speedup"] = {
+        "ours_over_baseline": ratio_line("speed-up ours / plain Keras 3 port of the 2018 notebook",
+                                         steady, total, OURS, BASELINE),
+        "ours_over_same_loss": ratio_line("speed-up ours / plain port given the course's O(B^2) loss",
+                                          steady, total, OURS, SAME_LOSS)}
 
     if not args.no_ablation:
-        loop_and_loss(x, y, data, n, max(args.epochs // 2, 3), args.rounds, steady)
+        record["loop_and_loss"] = loop_and_loss(x, y, data, n, max(args.epochs // 2, 3), args.rounds, steady)
         print("\none batch of 256, forward + backward, best of 20 x 10 calls:")
-        print(f"  semi_hard_triplet_loss (O(B^2) sort):  {loss_step_ms(semi_hard_triplet_loss):7.2f} ms")
+        one = record["one_batch_ms"] = {}
+        one["sort_loss"] = loss_step_ms(semi_hard_triplet_loss)
+        print(f"  semi_hard_triplet_loss (O(B^2) sort):  {one['sort_loss']:7.2f} ms")
         tiled = lambda labels, emb: semi_hard_triplet_loss(labels, emb, method="tile")  # noqa: E731
-        print(f"  semi_hard_triplet_loss (2018 tiling):  {loss_step_ms(tiled, repeats=30):7.2f} ms")
-        print(f"  a trivial loss (mean squared norm):    {loss_step_ms(trivial_loss):7.2f} ms  "
+        one["tile_loss"] = loss_step_ms(tiled, repeats=30)
+        print(f"  semi_hard_triplet_loss (2018 tiling):  {one['tile_loss']:7.2f} ms")
+        one["trivial_loss"] = loss_step_ms(trivial_loss)
+        print(f"  a trivial loss (mean squared norm):    {one['trivial_loss']:7.2f} ms  "
               "(tf.function call overhead)")
-        print(f"  MLP + semi-hard loss + Adam step:      {model_step_ms():7.2f} ms")
+        one["mlp_adam_step"] = model_step_ms()
+        print(f"  MLP + semi-hard loss + Adam step:      {one['mlp_adam_step']:7.2f} ms")
         try:
             xla = plain_port(x, y, 3, method="sort", jit_compile=True)
+            record["xla"] = {"steady_images_per_second": rates(xla, n)[0]}
             print(f"\nplain port (O(B^2) loss) with XLA (jit_compile=True), steady: "
                   f"{rates(xla, n)[0]:,.0f} images/s")
         except Exception as err:  # the sort-based loss has data-dependent shapes
             lines = [line.strip() for line in str(err).splitlines() if line.strip()]
             reason = next((line for line in lines if "supported" in line or "Xla" in line), lines[-1])
+            record["xla"] = {"error": f"{type(err).__name__}: {reason[:120]}"}
             print(f"\nplain port (O(B^2) loss) with XLA (jit_compile=True): does not compile "
                   f"({type(err).__name__}: {reason[:120]})")
+
+    record["seconds"] = time.perf_counter() - started
+    if args.json:
+        write(record, args.json)
 
 
 if __name__ == "__main__":
