@@ -18,7 +18,10 @@ After training a concat model, ``embedding_model`` pulls the shared base out of 
 way) and ``copy_weights_into`` copies it layer by layer into a fresh base (the 2018 way); both
 give identical embeddings.
 
-The two custom layers are registered with Keras (package ``"helpers"``) when this module is
+Chapter 6 "Retrieving digits never seen in training" adds ``CosineSoftmax``, a normalised
+softmax classifier head whose penultimate features it compares with a triplet embedding.
+
+The custom layers are registered with Keras (package ``"helpers"``) when this module is
 imported; Keras can only rebuild a saved model whose custom objects are registered.
 ``load_embedding(path)`` does both: it registers the course's layers and losses, then loads.
 """
@@ -31,6 +34,12 @@ from keras import layers, ops
 
 #: The shape of one MNIST image as every network here expects it.
 IMAGE_SHAPE = (28, 28, 1)
+
+
+def _unit(values, axis: int, epsilon: float):
+    """``values`` divided by their L2 norms along ``axis`` (squared norms floored at ``epsilon``)."""
+    squared_norm = ops.sum(ops.square(values), axis=axis, keepdims=True)
+    return values * ops.rsqrt(ops.maximum(squared_norm, epsilon))
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -46,14 +55,57 @@ class L2Normalize(layers.Layer):
         self.epsilon = float(epsilon)
 
     def call(self, inputs):
-        squared_norm = ops.sum(ops.square(inputs), axis=self.axis, keepdims=True)
-        return inputs * ops.rsqrt(ops.maximum(squared_norm, self.epsilon))
+        return _unit(inputs, self.axis, self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class CosineSoftmax(layers.Layer):
+    """A normalised ("cosine") softmax classifier head: logits ``scale · cos(x, w_j)``.
+
+    Both the input vector ``x`` and every class's weight column ``w_j`` are divided by their L2
+    norms, so the logit of class ``j`` is ``scale`` times the cosine of the angle between them,
+    bounded by ``±scale``. Train it with ``SparseCategoricalCrossentropy(from_logits=True)``: the
+    classes are then separated by angle alone, the geometry of a cosine nearest-neighbour search.
+    This is NormFace (Wang et al. 2017, arXiv:1704.06369); CosFace (arXiv:1801.09414) and ArcFace
+    also subtract a margin from the true class's logit, which this layer does not.
+
+    Args:
+        num_classes: number of classes (at least 2).
+        scale: the fixed factor ``s`` on the cosines (> 0). With few classes a moderate ``s``
+            suffices; cosines alone (``s = 1``) cannot push the softmax near 0 or 1.
+        epsilon: squared norms are floored at this value (a zero vector gives zero logits).
+    """
+
+    def __init__(self, num_classes: int, scale: float = 16.0, epsilon: float = 1e-12, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+                or num_classes < 2:
+            raise ValueError(f"CosineSoftmax needs an integer num_classes >= 2, got {num_classes!r}")
+        if not isinstance(scale, (int, float, np.number)) or not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"CosineSoftmax needs a finite scale > 0, got {scale!r}")
+        self.num_classes = int(num_classes)
+        self.scale = float(scale)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), self.num_classes),
+                                      initializer="glorot_uniform", trainable=True)
+
+    def call(self, inputs):
+        return self.scale * ops.matmul(_unit(inputs, -1, self.epsilon), _unit(self.kernel, 0, self.epsilon))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "scale": self.scale,
+                "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package="helpers")

@@ -1,4 +1,4 @@
-"""Tests of helpers.models: shapes, L2 normalisation, save/load, both wirings."""
+"""Tests of helpers.models: shapes, L2 normalisation, the cosine softmax head, save/load, both wirings."""
 
 import os
 
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.models import (  # noqa: E402
-    L2Normalize, build_cnn, build_concat_model, build_mlp, build_model, copy_weights_into, embed,
+    CosineSoftmax, L2Normalize, build_cnn, build_concat_model, build_mlp, build_model, copy_weights_into, embed,
     embedding_model, is_concat_model, load_embedding, summary_text,
 )
 
@@ -49,6 +49,69 @@ def test_l2_normalize_layer_handles_zero_vectors():
     out = keras.ops.convert_to_numpy(L2Normalize()(np.array([[0.0, 0.0], [3.0, 4.0]], np.float32)))
     assert np.all(np.isfinite(out))
     np.testing.assert_allclose(out, [[0.0, 0.0], [0.6, 0.8]], atol=1e-6)
+
+
+def cosine_logits_numpy(x, kernel, scale):
+    """scale · cos(x_i, w_j) from the definition: normalise rows of x and columns of the kernel."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    w = kernel / np.linalg.norm(kernel, axis=0, keepdims=True)
+    return scale * x @ w
+
+
+@pytest.mark.parametrize("scale", [1.0, 16.0, 30.0])
+def test_cosine_softmax_is_scale_times_cosine(scale):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(25, 8)).astype(np.float32) * rng.uniform(0.01, 50, size=(25, 1)).astype(np.float32)
+    layer = CosineSoftmax(5, scale=scale)
+    out = keras.ops.convert_to_numpy(layer(x))
+    assert out.shape == (25, 5)
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    np.testing.assert_allclose(out, cosine_logits_numpy(x.astype(np.float64), kernel.astype(np.float64), scale),
+                               rtol=1e-5, atol=1e-5 * scale)
+    # Rescaling an input or a class's weights leaves the logits unchanged: only angles count.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(7.0 * x)), out, rtol=1e-5, atol=1e-5 * scale)
+    layer.kernel.assign(kernel * np.array([1, 2, 3, 0.5, 10], np.float32))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), out, rtol=1e-5, atol=1e-5 * scale)
+
+
+def test_cosine_softmax_logits_are_bounded_by_scale():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 16)).astype(np.float32) * 100
+    layer = CosineSoftmax(7, scale=16.0)
+    out = keras.ops.convert_to_numpy(layer(x))
+    assert np.abs(out).max() <= 16.0 * (1 + 1e-6)
+    # Every row is scale × a vector of cosines with unit-norm class directions, so it reaches the
+    # bound exactly when x points along a class's weights.
+    w = keras.ops.convert_to_numpy(layer.kernel)
+    along = keras.ops.convert_to_numpy(layer(np.ascontiguousarray(w.T) * 3.0))
+    np.testing.assert_allclose(np.diag(along), 16.0, rtol=1e-5)
+    # A zero vector has no direction: zero logits, not NaN.
+    zero = keras.ops.convert_to_numpy(layer(np.zeros((1, 16), np.float32)))
+    np.testing.assert_array_equal(zero, np.zeros((1, 7), np.float32))
+
+
+def test_cosine_softmax_save_and_load_round_trip(images, tmp_path):
+    model = keras.Sequential([build_cnn(16, l2_normalize=False), CosineSoftmax(7, scale=12.5, name="head")])
+    model.build((None, 28, 28, 1))
+    model.save(tmp_path / "cosine.keras")
+    loaded = load_embedding(tmp_path / "cosine.keras")
+    head = loaded.get_layer("head")
+    assert isinstance(head, CosineSoftmax) and head.num_classes == 7 and head.scale == 12.5
+    np.testing.assert_array_equal(embed(loaded, images), embed(model, images))
+    assert CosineSoftmax.from_config(head.get_config()).get_config() == head.get_config()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_classes": 1}, "num_classes >= 2"),
+    ({"num_classes": 0}, "num_classes >= 2"),
+    ({"num_classes": 2.5}, "num_classes >= 2"),
+    ({"num_classes": 3, "scale": 0.0}, "scale > 0"),
+    ({"num_classes": 3, "scale": -4.0}, "scale > 0"),
+    ({"num_classes": 3, "scale": float("inf")}, "scale > 0"),
+])
+def test_cosine_softmax_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CosineSoftmax(**kwargs)
 
 
 def test_embed_accepts_flat_and_2d_images(images):
