@@ -396,8 +396,9 @@ def how_long_snippet(r: dict) -> str:
         f"{fmt(py['seconds'], 'seconds')} s; "
         f"nbval, {fmt(nb['cells'], 'count')} cells over the {fmt(len(r['chapters']), 'count')} chapters, "
         f"{fmt(nb['seconds'], 'seconds')} s); `make course` **{sec['course']} s** (per chapter {chapters} s, "
-        "then the book), training the 2018 MLP recipe and its variants and a CNN (chapter 4), small wiring "
-        "runs (chapter 3), and a triplet CNN and a softmax CNN on digits 0–6 (chapter 6). With full MNIST "
+        "then the book), training the 2018 MLP recipe, its variants and a CNN, each over several seeds "
+        "(chapter 4), small wiring runs (chapter 3), and triplet, softmax and cosine-softmax CNNs on digits "
+        "0–6 over several seeds (chapter 6). With full MNIST "
         "(15× as many training images) it takes correspondingly longer. The book lands in "
         "`_build/book/index.html` and reads offline from `file://`.")
 
