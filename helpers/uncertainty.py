@@ -111,6 +111,15 @@ def _per_query(metrics: dict, key: str) -> np.ndarray:
     return np.asarray(metrics["per_query"][key], dtype=float)
 
 
+def _percentile_interval(values: np.ndarray, rounds: int, seed: int, confidence: float) -> tuple[float, float]:
+    """The middle ``confidence`` of the means of ``rounds`` resamples of ``values`` (with replacement)."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(rounds, values.size))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def bootstrap(metrics: dict, key: str = "map_at_r", *, rounds: int = 1000, seed: int = 0,
               confidence: float = 0.95) -> tuple[float, float]:
     """A percentile interval for a metric's mean from resampling the queries with replacement."""
@@ -118,11 +127,7 @@ def bootstrap(metrics: dict, key: str = "map_at_r", *, rounds: int = 1000, seed:
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise ValueError(f"no query has a finite {key}")
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(rounds, values.size))].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
+    return _percentile_interval(values, rounds, seed, confidence)
 
 
 def paired_bootstrap(metrics_a: dict, metrics_b: dict, key: str = "map_at_r", *, rounds: int = 1000,
@@ -135,8 +140,5 @@ def paired_bootstrap(metrics_a: dict, metrics_b: dict, key: str = "map_at_r", *,
     diff = a[keep] - b[keep]
     if diff.size == 0:
         raise ValueError(f"no query has a finite {key} in both")
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(rounds, diff.size))].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return Difference(key, float(diff.mean()), float(low), float(high))
+    low, high = _percentile_interval(diff, rounds, seed, confidence)
+    return Difference(key, float(diff.mean()), low, high)
