@@ -11,11 +11,14 @@ measured throughput. Two wirings:
     (``helpers.models.build_concat_model``); ``helpers.losses.LabelConcatLoss`` splits them off.
 
 With ``output_dir`` every epoch ends by saving the whole model — weights *and* optimizer state —
-to ``output_dir/checkpoints/epoch_NNN.keras`` (written to a temporary name, then renamed, so an
-interruption never leaves a half-written checkpoint) and appending a row to
-``output_dir/history.csv``. Calling ``train_embedding`` again with the same ``output_dir``
-resumes from the latest checkpoint with ``initial_epoch`` set, so an interruption costs at most
-the epoch in progress.
+to ``output_dir/checkpoints/epoch_NNN.keras`` and appending a row to ``output_dir/history.csv``,
+each written to a temporary name and renamed, so an interruption never leaves half a file.
+Calling ``train_embedding`` again with the same ``output_dir`` resumes from the latest checkpoint
+with ``initial_epoch`` set, so an interruption costs at most the epoch in progress — but only if
+the call would train the same run: the same recipe, architecture and training data
+(``helpers.runs`` compares them and raises ``RunFolderError`` naming every difference).
+A NaN or infinite loss stops training at the end of its epoch with ``TrainingDiverged``; the
+diverged epoch leaves no checkpoint and no history row.
 
 Speed choices, each measured on two CPU cores (``benchmarks/training_throughput.py``, the 2018
 MLP at batch 256, offline subset): the input is an endless prefetched ``tf.data`` pipeline
@@ -29,10 +32,6 @@ step. No XLA: the sort-based loss does not compile (and sort-based XLA on CPU wa
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,17 +39,15 @@ from pathlib import Path
 import numpy as np
 import keras
 
+from helpers import runs
 from helpers.losses import LabelConcatLoss, SemiHardTripletLoss
 from helpers.models import build_concat_model, build_model, embedding_model
 from helpers.pipeline import training_batches
+from helpers.runs import (  # noqa: F401  (part of this module's interface since chapter 4)
+    CHECKPOINT_DIR, HISTORY_FILE, STATE_FILE, RunFolderError, list_checkpoints, read_history,
+)
 
 WIRINGS = ("labels", "concat")
-CHECKPOINT_DIR = "checkpoints"
-HISTORY_FILE = "history.csv"
-STATE_FILE = "state.json"
-_CHECKPOINT = re.compile(r"^epoch_(\d+)\.keras$")
-#: Recipe entries that must match for a run to resume from an existing checkpoint.
-_RESUME_KEYS = ("model", "wiring", "loss", "batch_size", "pk")
 
 #: The recipe chosen for each model on a validation split, never on the test split:
 #: ``benchmarks/recipe_selection.py`` trains every candidate on 3,200 of the offline subset's 4,000
@@ -124,6 +121,9 @@ def _split_data(data):
 
 
 def _prepare(data):
+    """Images ``(N, 28, 28, 1)`` in [0, 1], the labels as given (int64) and as class indices
+    0..C-1: the loss only compares labels, and small indices stay exact in float32, where Keras
+    and the 2018 wiring carry them (labels above 2**24 would merge there)."""
     from helpers.models import as_images
 
     x, y = _split_data(data)
@@ -132,10 +132,17 @@ def _prepare(data):
     if len(x) != len(y):
         raise ValueError(f"{len(x)} images but {len(y)} labels")
     if len(y) < 2:
-        raise ValueError("training needs at least two images")
+        raise ValueError(f"training needs at least two images, got {len(y)}")
     if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 1):
         raise ValueError("images must be float pixels in [0, 1] (see helpers.data.load_mnist)")
-    return x, y.astype(np.int64)
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))):
+        raise ValueError(f"labels must be whole numbers (class ids), got dtype {y.dtype}")
+    labels = y.astype(np.int64)
+    classes, index = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"training needs at least two classes (a triplet needs a negative); "
+                         f"the labels hold only class {classes[0]}")
+    return x, labels, index.astype(np.int64)
 
 
 def _default_loss(margin, distance):
@@ -146,12 +153,19 @@ def _loss_name(loss) -> str:
     return getattr(loss, "__name__", type(loss).__name__)
 
 
-class _EpochCheckpoint(keras.callbacks.Callback):
-    """Save the whole model atomically after every epoch and keep the last ``keep`` files."""
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite; no checkpoint or result of the diverged epoch was kept."""
 
-    def __init__(self, folder: Path, state: dict, samples_per_epoch: int, keep: int = 2):
+
+class _RunLog(keras.callbacks.Callback):
+    """At every epoch's end: stop on a non-finite loss, then append the epoch to ``history.csv``,
+    save the checkpoint and the counters (each file atomically) and keep the last ``keep``
+    checkpoints. The history row comes first: a crash before the checkpoint leaves a row that the
+    next resume drops, never a checkpoint without its row."""
+
+    def __init__(self, out: Path | None, state: dict, history: dict, samples_per_epoch: int, keep: int = 2):
         super().__init__()
-        self.folder, self.state, self.keep = folder, state, keep
+        self.out, self.state, self.history, self.keep = out, state, history, keep
         self.samples_per_epoch = samples_per_epoch
         self.epoch_seconds: list[float] = []
         self._start = None
@@ -161,70 +175,31 @@ class _EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
+        values = runs.finite_logs(logs)
+        bad = runs.first_non_finite(values)
+        if bad is not None:
+            self.model.stop_training = True
+            kept = (f"; {self.out} keeps epoch {self.state['epoch']}, the last finite one"
+                    if self.out is not None and self.state["epoch"] else "")
+            rate = self.state["recipe"].get("learning_rate")
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1}: the {bad} became {values[bad]} — the learning "
+                f"rate ({rate:g}) is probably too high; lower it (--learning-rate){kept}")
         self.epoch_seconds.append(seconds)
         self.state["train_seconds"] += seconds
         self.state["samples_seen"] += self.samples_per_epoch
         self.state["epoch"] = epoch + 1
-        if self.folder is None:
+        self.history.setdefault("epoch", []).append(epoch)
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(value)
+        if self.out is None:
             return
-        path = self.folder / f"epoch_{epoch + 1:03d}.keras"
-        tmp = self.folder / f".epoch_{epoch + 1:03d}.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, path)
-        _write_json(self.folder / STATE_FILE, self.state)
-        for old in list_checkpoints(self.folder)[:-self.keep]:
+        folder = self.out / CHECKPOINT_DIR
+        runs.write_history(self.out / HISTORY_FILE, self.history)
+        runs.save_model_atomically(self.model, folder / f"epoch_{epoch + 1:03d}.keras")
+        runs.write_json_atomically(folder / STATE_FILE, self.state)
+        for old in list_checkpoints(folder)[:-self.keep]:
             old[1].unlink(missing_ok=True)
-
-
-def _write_json(path: Path, obj):
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
-
-
-def list_checkpoints(folder) -> list[tuple[int, Path]]:
-    """``(epoch, path)`` of the checkpoints in ``folder``, oldest first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name))]
-    return sorted(found)
-
-
-def read_history(path) -> dict:
-    """A ``history.csv`` as ``{column: [values]}`` (numbers as float, epoch as int)."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    history = {}
-    for row in rows:
-        for key, value in row.items():
-            number = float("nan") if value in ("", "NA") else float(value)
-            history.setdefault(key, []).append(int(number) if key == "epoch" else number)
-    # CSVLogger adds empty val_* columns when there is no validation data: drop them.
-    return {key: values for key, values in history.items() if not np.isnan(values).all()}
-
-
-def _truncate_history(path: Path, epochs_kept: int):
-    """Drop rows of epochs that have no checkpoint (they will be trained again)."""
-    if not path.is_file():
-        return
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_kept]
-    with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(kept)
-
-
-def _start_over(out: Path):
-    for _, path in list_checkpoints(out / CHECKPOINT_DIR):
-        path.unlink()
-    for path in (out / CHECKPOINT_DIR / STATE_FILE, out / HISTORY_FILE):
-        path.unlink(missing_ok=True)
 
 
 def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", loss=None,
@@ -250,8 +225,9 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
         l2_normalize: for a model built by name, end it with ``L2Normalize`` (default: the
             builder's default, off for the MLP, on for the CNN).
         output_dir: where checkpoints and ``history.csv`` go (``None``: nowhere, no resume).
-        resume: continue from the latest checkpoint in ``output_dir``; ``False`` starts over
-            and deletes the old checkpoints and history.
+        resume: continue from the latest checkpoint in ``output_dir`` (the same recipe, model and
+            data, else ``RunFolderError``; ``epochs`` may grow under a constant learning rate);
+            ``False`` starts over and first deletes the old checkpoints, history and results.
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         seed: seeds Keras, NumPy, TensorFlow and the shuffling.
         steps_per_execution: training steps per ``tf.function`` call (capped to a divisor of
@@ -260,15 +236,21 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
     """
     if wiring not in WIRINGS:
         raise ValueError(f"wiring must be one of {WIRINGS}, got {wiring!r}")
-    if epochs < 1 or learning_rate <= 0:
-        raise ValueError(f"epochs must be ≥ 1 and learning_rate > 0, got {epochs}, {learning_rate}")
+    if epochs < 1 or not 0 < learning_rate < float("inf"):
+        raise ValueError(f"epochs must be ≥ 1 and learning_rate a finite number > 0, got {epochs}, "
+                         f"{learning_rate}")
+    if not 0 < margin < float("inf"):
+        raise ValueError(f"margin must be a finite number > 0, got {margin}")
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    x, y = _prepare(data)
+    x, labels, y = _prepare(data)
     if pk is not None:
         batch_size = int(pk[0]) * int(pk[1])
     if batch_size < 2:
         raise ValueError(f"batch_size must be at least 2, got {batch_size}")
+    if pk is None and batch_size > len(y):
+        raise ValueError(f"batch_size {batch_size} is larger than the {len(y)} training images; "
+                         f"use at most {len(y)}")
     keras.utils.set_random_seed(seed)
 
     if isinstance(model_or_name, str):
@@ -298,67 +280,63 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
               "steps_per_execution": per_call, "train_images": int(len(y)),
               "samples_per_epoch": samples_per_epoch}
     state = {"epoch": 0, "train_seconds": 0.0, "samples_seen": 0, "recipe": recipe}
-    folder, initial_epoch, all_callbacks = None, 0, list(callbacks)
+    out, initial_epoch, history = None, 0, {}
     if output_dir is not None:
         out = Path(output_dir)
-        folder = out / CHECKPOINT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        # What a run folder must agree on before it resumes (not needed without one: hashing costs).
+        recipe.update(loss_settings=runs.loss_settings(loss), architecture=runs.architecture(trained),
+                      data=runs.data_fingerprint(x, labels))
+        (out / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
         if not resume:
-            _start_over(out)
-        initial_epoch, state = _restore(trained, folder, state, recipe)
-        _truncate_history(out / HISTORY_FILE, initial_epoch)
+            runs.start_over(out)
+        initial_epoch, state = _restore(trained, out / CHECKPOINT_DIR, state, recipe, steps)
+        history = runs.history_before(out / HISTORY_FILE, initial_epoch)
+        runs.write_history(out / HISTORY_FILE, history)
+        runs.write_json_atomically(out / CHECKPOINT_DIR / STATE_FILE, state)
     # A resumed run shuffles with a new seed rather than replaying epoch 1's order.
     dataset, steps = training_batches(x, y, batch_size, pk=pk, seed=seed + initial_epoch,
                                       concat=wiring == "concat", augment=augment)
-    # The history row is written before the checkpoint: a crash between the two leaves an extra
-    # row, which the next resume removes (_truncate_history), never a checkpoint without a row.
-    checkpoint = _EpochCheckpoint(folder, state, samples_per_epoch, keep_checkpoints)
-    all_callbacks.insert(0, checkpoint)
-    if output_dir is not None:
-        all_callbacks.insert(0, keras.callbacks.CSVLogger(str(Path(output_dir) / HISTORY_FILE),
-                                                          append=initial_epoch > 0))
-
-    fit_history = {}
+    log = _RunLog(out, state, history, samples_per_epoch, keep_checkpoints)
     if initial_epoch < epochs:
-        fit = trained.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                          verbose=verbose, shuffle=False, callbacks=all_callbacks)
-        fit_history = {"epoch": list(fit.epoch),
-                       **{key: [float(v) for v in values] for key, values in fit.history.items()}}
+        trained.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                    verbose=verbose, shuffle=False, callbacks=[log, *callbacks])
     elif verbose:
         print(f"already trained for {initial_epoch} epochs (of {epochs}); nothing to do")
-    history = read_history(Path(output_dir) / HISTORY_FILE) if output_dir is not None else fit_history
     seconds, seen = state["train_seconds"], state["samples_seen"]
     return TrainResult(model=embedding_model(trained), history=history, train_seconds=seconds,
                        samples_seen=seen, samples_per_second=seen / seconds if seconds else float("nan"),
-                       initial_epoch=initial_epoch, epoch_seconds=checkpoint.epoch_seconds,
-                       recipe=recipe, trained_model=trained,
-                       output_dir=Path(output_dir) if output_dir is not None else None)
+                       initial_epoch=initial_epoch, epoch_seconds=log.epoch_seconds,
+                       recipe=recipe, trained_model=trained, output_dir=out)
 
 
-def _restore(model, folder: Path, state: dict, recipe: dict):
-    """Load the latest checkpoint's weights and optimizer state into ``model``; its epoch."""
+def _restore(model, folder: Path, state: dict, recipe: dict, steps: int):
+    """Load the latest finite checkpoint (weights and optimizer state) into ``model`` after
+    checking that the run in ``folder`` is this run; return its epoch and the counters."""
     checkpoints = list_checkpoints(folder)
     if not checkpoints:
         return 0, state
-    saved = json.loads((folder / STATE_FILE).read_text()) if (folder / STATE_FILE).is_file() else {}
-    old = saved.get("recipe", {})
-    clash = {key: (old.get(key), recipe[key]) for key in _RESUME_KEYS
-             if key in old and old.get(key) != recipe[key]}
-    if clash:
-        details = ", ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in clash.items())
-        raise ValueError(f"{folder} holds checkpoints of a different recipe ({details}); "
-                         "use another output directory or resume=False")
-    for stray in folder.glob(".epoch_*.tmp.keras"):  # a save cut short by an interruption
-        stray.unlink(missing_ok=True)
+    saved = runs.read_state(folder)
+    if not saved:
+        raise RunFolderError(f"{folder} holds checkpoints but no {STATE_FILE}, so nothing says which run "
+                             f"made them; {runs.WAY_OUT}")
+    runs.check_resumable(folder.parent, saved, recipe, checkpoints[-1][0])
+    runs.remove_stray_files(folder)  # a save cut short by an interruption
     model.optimizer.build(model.trainable_variables)
     for epoch, path in reversed(checkpoints):
         try:
             model.load_weights(path)
-            break
         except Exception as err:  # a damaged file: fall back to the one before
             print(f"warning: cannot load {path.name} ({type(err).__name__}); trying an older one")
+            continue
+        if runs.weights_are_finite(model):
+            break
+        print(f"warning: {path.name} holds NaN or infinite weights; trying an older one")
     else:
-        raise ValueError(f"none of the checkpoints in {folder} can be loaded; use resume=False")
+        raise RunFolderError(f"none of the checkpoints in {folder} can be loaded; {runs.WAY_OUT}")
+    updates = int(model.optimizer.iterations)
+    if updates != epoch * steps:
+        raise RunFolderError(f"{path} made {updates} optimizer updates, not the {epoch} × {steps} this "
+                             f"recipe makes in {epoch} epochs; {runs.WAY_OUT}")
     # Throughput totals as of the restored epoch (the state file may be an epoch ahead/behind).
     saved_epoch = int(saved.get("epoch", epoch))
     seen = int(saved.get("samples_seen", 0)) + (epoch - saved_epoch) * recipe["samples_per_epoch"]
