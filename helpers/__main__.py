@@ -4,13 +4,16 @@
 output folder: ``embedding.keras`` (images ``(N, 28, 28, 1)`` in [0, 1] → embeddings; load it with
 ``helpers.models.load_embedding(path)``), ``history.csv``,
 ``checkpoints/`` and ``metrics.json`` (throughput, held-out retrieval metrics, recipe, data).
-Running the same command again after an interruption resumes from the last checkpoint. Every
+Running the same command again after an interruption resumes from the last checkpoint, if it asks
+for the same run (recipe, model and data; ``--restart`` starts over and removes the old results). Every
 option defaults to the best measured recipe for the chosen model (``helpers.training.RECIPES``).
 
 ``evaluate MODEL`` prints precision@1, R-precision, MAP@R and k-NN accuracy on the data's test
 split (leave-one-out within it), beside the same metrics on raw pixels.
 
-Bad arguments and missing files end with one ``error: ...`` line on stderr and exit status 2.
+Every failure — bad arguments, missing or damaged files, a run folder that holds another run, a
+diverged training, a bad environment variable — ends with one ``error: ...`` line on stderr and
+exit status 2; Ctrl-C ends with one ``interrupted: ...`` line and status 130.
 A command imports TensorFlow through ``helpers._quiet`` first, after checking what it can without
 it, so TensorFlow's C++ start-up banner stays off stderr (``--help`` imports no TensorFlow at all).
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,8 +48,8 @@ def _positive_int(text):
 
 def _positive_float(text):
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
 
 
@@ -137,10 +141,13 @@ def command_train(args) -> int:
     _check_data(args.data)
     _import_tensorflow()
     recipe = recipe_from_args(args)
+    import numpy as np
+
+    from helpers import runs
     from helpers.data import load_mnist
     from helpers.evaluation import metrics_table, retrieval_metrics
     from helpers.models import embed, load_embedding
-    from helpers.training import train_embedding
+    from helpers.training import TrainingDiverged, train_embedding
 
     data = load_mnist(args.data, verbose=not args.quiet)
     if args.validation:
@@ -149,10 +156,11 @@ def command_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     result = train_embedding(args.model, data, output_dir=out, resume=not args.restart,
                              verbose=0 if args.quiet else 2, **recipe)
-    model_path = out / "embedding.keras"
-    result.model.save(model_path)
-    load_embedding(model_path)  # fail now, not later, if it cannot load
-    held_out = retrieval_metrics(embed(result.model, data.x_test), data.y_test)
+    embeddings = embed(result.model, data.x_test)
+    if not np.isfinite(embeddings).all():
+        raise TrainingDiverged(f"the trained model maps some {data.held_out} images to NaN or infinity; "
+                               f"nothing was published in {out}")
+    held_out = retrieval_metrics(embeddings, data.y_test)
     metrics = {
         "train_seconds": round(result.train_seconds, 3),
         "samples_seen": result.samples_seen,
@@ -164,10 +172,16 @@ def command_train(args) -> int:
         "data_source": data.source,
         "data_description": data.description,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    # Published in an order that never pairs a model with another model's metrics: the old
+    # metrics go first, then the model and the metrics each replace their file in one step.
+    model_path, metrics_path = out / runs.MODEL_FILE, out / runs.METRICS_FILE
+    metrics_path.unlink(missing_ok=True)
+    runs.save_model_atomically(result.model, model_path)
+    load_embedding(model_path)  # fail now, not later, if it cannot load
+    runs.write_json_atomically(metrics_path, metrics)
     print(metrics_table({f"{args.model} ({data.held_out} split)": held_out}))
     print(f"trained {metrics['epochs_trained']} epochs in {result.train_seconds:.1f} s "
-          f"({result.samples_per_second:,.0f} images/s); wrote {model_path} and {out / 'metrics.json'}")
+          f"({result.samples_per_second:,.0f} images/s); wrote {model_path} and {metrics_path}")
     return 0
 
 
@@ -204,24 +218,43 @@ def command_evaluate(args) -> int:
     return 0
 
 
+def _one_line(err: BaseException) -> str:
+    """The error's first line; the course's own errors speak for themselves, others get their type."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    ours = type(err).__module__.startswith("helpers")
+    return text if ours and text else f"{type(err).__name__}: {text}".rstrip(": ")
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    """Run the command line; every failure is one line on stderr and exit status 2 (an
+    interruption: one line and 130). ``TRIPLET_COURSE_DEBUG=1`` shows unexpected tracebacks."""
+    command = None
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
-        if args.command is None:
+        command = args.command
+        if command is None:
             parser.print_help(sys.stderr)
             return 2
-        return (command_train if args.command == "train" else command_evaluate)(args)
+        from helpers.config import get_profile
+
+        get_profile()  # a mistyped TRIPLET_COURSE_PROFILE is reported before anything runs
+        return (command_train if command == "train" else command_evaluate)(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as err:  # helpers.data.DataError is a ValueError
-        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume from the last checkpoint",
-              file=sys.stderr)
+        then = ("run the same command again to resume from the last checkpoint" if command == "train"
+                else "nothing was written")
+        print(f"interrupted: {then}", file=sys.stderr)
         return 130
+    except Exception as err:  # a data, run-folder, divergence or any other error: one line
+        if os.environ.get("TRIPLET_COURSE_DEBUG"):
+            raise
+        hint = "" if type(err).__module__.startswith("helpers") or isinstance(err, (ValueError, OSError)) \
+            else " (TRIPLET_COURSE_DEBUG=1 shows the traceback)"
+        print(f"error: {_one_line(err)}{hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -284,9 +284,19 @@ def load_embedding(path) -> keras.Model:
 
     import helpers.losses  # noqa: F401  (registers the losses a saved model may name)
 
+    import zipfile
+
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such model file: {path}")
+    try:
+        open(path, "rb").close()
+    except PermissionError:
+        raise PermissionError(f"{path}: permission denied (cannot read the model file)") from None
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        size = os.path.getsize(path)
+        raise ValueError(f"{path} is not a complete .keras file ({size:,} bytes, not a zip archive): "
+                         "it was cut short or damaged; train or save it again")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as err:  # a zip that is no model, a layer of another project, ...

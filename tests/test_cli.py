@@ -141,6 +141,8 @@ def test_help(argv, capsys):
     (["train", "--output", "x", "--pk", "3", "4", "--no-pk"], "contradict"),
     (["evaluate"], "the following arguments are required: model"),
     (["fly"], "invalid choice: 'fly'"),
+    (["train", "--output", "x", "--learning-rate", "inf"], "must be a finite number > 0, got inf"),
+    (["train", "--output", "x", "--margin", "nan"], "must be a finite number > 0, got nan"),
 ])
 def test_usage_errors(argv, message, capsys):
     from helpers.__main__ import main
@@ -157,7 +159,18 @@ def test_not_a_model_file(tmp_path, capsys):
     bogus.write_text("not a zip")
     assert main(["evaluate", str(bogus)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot load") and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {bogus} is not a complete .keras file (9 bytes, not a zip archive)")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cut_short_model_file_is_named_not_reported_as_file_not_found(tmp_path, capsys):
+    from helpers.__main__ import main
+
+    empty = tmp_path / "embedding.keras"
+    empty.write_bytes(b"")  # what a kill during a non-atomic save used to leave
+    assert main(["evaluate", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a complete .keras file (0 bytes" in err and "File not found" not in err
 
 
 def test_no_command_prints_help(capsys):
@@ -185,3 +198,92 @@ def test_help_imports_no_tensorflow(argv):
     assert "usage: python -m helpers" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "NO TENSORFLOW"
     assert proc.stderr == ""
+
+
+# ----------------------------------------------------------------------------- run folders (issue 12)
+def _copy_run(trained, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(trained[0], out)
+    return out
+
+
+def test_resume_with_another_margin_is_refused_in_one_line_naming_it(trained, tiny_npz, tmp_path):
+    out = _copy_run(trained, tmp_path)
+    before = (out / "metrics.json").read_text()
+    proc = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", out, "--epochs", "3",
+                   "--pk", "5", "12", "--margin", "0.1", "--quiet")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = error_line(proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "margin: 0.5 then, 0.1 now" in line and "epochs" not in line.split("holds another run")[1][:40]
+    assert "--restart" in line
+    assert (out / "metrics.json").read_text() == before  # the finished run's results stay
+
+
+def test_damaged_state_json_is_one_line_naming_the_file(trained, tiny_npz, tmp_path, capsys):
+    from helpers.__main__ import main
+
+    out = _copy_run(trained, tmp_path)
+    (out / "checkpoints" / "state.json").write_text("{")
+    assert main(["train", "--model", "mlp", "--data", str(tiny_npz), "--output", str(out), "--epochs", "2",
+                 "--pk", "5", "12", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{out / 'checkpoints' / 'state.json'} is damaged (not valid JSON" in err and "--restart" in err
+
+
+def test_diverging_run_ends_in_one_line_and_publishes_no_nan_model(tiny_npz, tmp_path):
+    proc = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", tmp_path, "--epochs", "2",
+                   "--pk", "5", "12", "--no-augment", "--l2-normalize", "no", "--learning-rate", "1e30",
+                   "--quiet")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = error_line(proc.stderr)
+    assert line.startswith("error: training diverged in epoch 1") and "--learning-rate" in line
+    assert not (tmp_path / "embedding.keras").exists() and not (tmp_path / "metrics.json").exists()
+    assert not list((tmp_path / "checkpoints").glob("epoch_*.keras"))
+    again = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", tmp_path, "--epochs", "1",
+                    "--pk", "5", "12", "--no-augment", "--l2-normalize", "no", "--learning-rate", "1e-3",
+                    "--quiet", "--restart")
+    assert again.returncode == 0, again.stderr[-2000:]  # the folder is not stuck on a NaN checkpoint
+
+
+def test_restart_leaves_no_result_of_the_previous_run(trained, tiny_npz, tmp_path):
+    out = _copy_run(trained, tmp_path)
+    proc = run_cli("train", "--model", "mlp", "--data", tiny_npz, "--output", out, "--epochs", "1",
+                   "--pk", "5", "12", "--quiet", "--restart", "--margin", "0.2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["recipe"]["margin"] == 0.2 and metrics["epochs_trained"] == 1
+    assert [p.name for p in sorted((out / "checkpoints").glob("epoch_*.keras"))] == ["epoch_001.keras"]
+
+
+@pytest.mark.parametrize("argv", [["train", "--output", "x", "--data", "offline"],
+                                  ["evaluate", "x.keras", "--data", "offline"]])
+def test_unknown_profile_is_one_line_not_a_traceback(argv, tmp_path):
+    env = {**os.environ, "TRIPLET_COURSE_PROFILE": "bogus"}
+    proc = subprocess.run([sys.executable, "-m", "helpers", *argv], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: TRIPLET_COURSE_PROFILE='bogus' is not a profile; choose one of reader, quick"]
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
+def test_ctrl_c_at_any_point_of_start_up_is_one_line(tiny_npz, tmp_path, delay):
+    """From the moment the course's code runs (Python's own start-up, the first ~50 ms, prints
+    Python's traceback before any of it could): one line, status 130."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "train", "--model", "mlp", "--data",
+                             str(tiny_npz), "--output", str(tmp_path), "--epochs", "50", "--quiet"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: run the same command again to resume from the last checkpoint"], err
