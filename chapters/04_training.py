@@ -192,6 +192,21 @@ print("resumed from the checkpoint, not from scratch:", run_2018.initial_epoch =
 print("history.csv holds every epoch exactly once:", history["epoch"] == list(range(EPOCHS)))
 
 # %% [markdown]
+# Resuming is only safe if the second call asks for the *same* run. The folder records the whole recipe,
+# the architecture and a SHA-256 of the training images. A call with anything else is refused, with a
+# message that names each difference, instead of quietly training a mixture that `metrics.json` would
+# then describe wrongly. Here we ask for another margin and hand it other data, 100 images fewer:
+
+# %% tags=["nbval-check-output"]
+try:
+    training.train_embedding("mlp", (dev.x_train[100:], dev.y_train[100:]), **{**RECIPE_2018, "margin": 0.5},
+                             epochs=EPOCHS, output_dir=out_2018, verbose=0)
+except training.RunFolderError as refused:
+    print("refused; the differences it names:", [d.split(":")[0] for d in refused.differences])
+    print([d for d in refused.differences if d.startswith("margin")][0])
+    print("the way out:", str(refused).split("; ")[-1])
+
+# %% [markdown]
 # The training loss and the validation MAP@R run on across the restart without a jump — the
 # optimizer's moment estimates came back with the weights. (A resumed run shuffles with a new seed,
 # so it is not bit-for-bit the run that was never interrupted; it is an equally valid one.)

@@ -45,7 +45,13 @@ WAY_OUT = "start over with resume=False (command line: --restart) or use another
 
 
 class RunFolderError(ValueError):
-    """A run folder that cannot be resumed as asked: another recipe, other data, damaged files."""
+    """A run folder that cannot be resumed as asked: another recipe, other data, damaged files.
+
+    ``differences`` lists each setting that differs (``"margin: 1.0 then, 0.1 now"``), if any."""
+
+    def __init__(self, message: str, differences=()):
+        super().__init__(message)
+        self.differences = list(differences)
 
 
 # ----------------------------------------------------------------------------- atomic files
@@ -165,7 +171,7 @@ def check_resumable(folder, saved: dict, recipe: dict, epoch: int) -> None:
     if epoch > recipe["epochs"]:
         problems.append(f"it holds {epoch} trained epochs, more than the {recipe['epochs']} asked for")
     if problems:
-        raise RunFolderError(f"{folder} holds another run ({'; '.join(problems)}); {WAY_OUT}")
+        raise RunFolderError(f"{folder} holds another run ({'; '.join(problems)}); {WAY_OUT}", problems)
 
 
 # ----------------------------------------------------------------------------- checkpoints

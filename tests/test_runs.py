@@ -72,7 +72,7 @@ def test_resume_refuses_another_recipe_instead_of_recording_it_for_the_whole_run
         train_embedding("mlp", tiny, output_dir=run_copy, **{**BASE, **change})
     message = str(info.value)
     assert named in message and "--restart" in message and "another output folder" in message
-    assert len(message.splitlines()) == 1
+    assert len(message.splitlines()) == 1 and named in info.value.differences
     assert (run_copy / CHECKPOINT_DIR / STATE_FILE).read_text() == before  # the run is untouched
 
 
