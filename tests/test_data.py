@@ -1,7 +1,12 @@
 """helpers.data: the offline subset, file round trips, corrupt files, sources and PK batches."""
 
+import builtins
 import gzip
 import os
+import socket
+import struct
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -59,6 +64,7 @@ def test_file_round_trip(offline, tmp_path, layout):
     target = data.save_mnist(small, tmp_path / ("mnist.npz" if layout == "npz" else "idx"), layout=layout)
     loaded = data.load_mnist(target, verbose=False)
     assert loaded.source == layout
+    assert loaded.description.endswith("uint8 pixels 0–255, divided by 255")
     for name in ("x_train", "y_train", "x_test", "y_test"):
         assert np.array_equal(getattr(loaded, name), getattr(small, name)), name
 
@@ -114,6 +120,100 @@ def test_npz_checksum_mismatch_raises(offline, tmp_path):
         data.load_npz(path, sha256="0" * 64)
 
 
+# Messages that name the real problem (item 12 of issue 12).
+
+def deny(monkeypatch, victim):
+    """Make every open() of ``victim`` fail as an unreadable file does (tests here run as root)."""
+    real_open = builtins.open
+
+    def guarded(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.fspath(file) == os.fspath(victim):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+
+
+def test_unreadable_npz_says_permission_denied_not_corrupt(offline, tmp_path, monkeypatch):
+    path = data.save_mnist(offline.limit(50, 20), tmp_path / "mnist.npz")
+    deny(monkeypatch, path)
+    for load in (lambda: data.load_mnist(path), lambda: data.load_npz(path, sha256="0" * 64)):
+        with pytest.raises(data.DataError) as caught:
+            load()
+        message = str(caught.value)
+        assert message.startswith(f"{path}: permission denied")
+        assert "chmod u+r" in message and "corrupt" not in message
+
+
+def test_unreadable_idx_file_says_permission_denied_not_corrupt(offline, tmp_path, monkeypatch):
+    folder = data.save_mnist(offline.limit(50, 20), tmp_path / "idx", layout="idx")
+    victim = folder / "t10k-images-idx3-ubyte.gz"
+    deny(monkeypatch, victim)
+    with pytest.raises(data.DataError, match=f"^{victim}: permission denied") as caught:
+        data.load_mnist(folder)
+    assert "corrupt" not in str(caught.value)
+
+
+def test_unreadable_npz_for_real_says_permission_denied(offline, tmp_path):
+    path = data.save_mnist(offline.limit(50, 20), tmp_path / "mnist.npz")
+    path.chmod(0)
+    try:
+        try:
+            path.open("rb").close()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("this process reads files whatever their mode (root)")
+        with pytest.raises(data.DataError, match=f"^{path}: permission denied"):
+            data.load_mnist(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_crafted_idx_header_cannot_overflow_into_a_reshape_error(tmp_path):
+    # 2**22 * 2**22 * 2**20 = 2**64: NumPy's int64 product wraps to 0, which matched this 16-byte file.
+    path = tmp_path / "crafted"
+    path.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2**22, 2**22, 2**20))
+    says = r"IDX header says \(4194304, 4194304, 1048576\) \(18,446,744,073,709,551,632 bytes\)"
+    with pytest.raises(data.DataError, match=says + " but the file has 16 bytes"):
+        data.read_idx(path)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_file_with_an_empty_split_is_refused_naming_the_split(offline, tmp_path, split):
+    small = offline.limit(50, 20)
+    arrays = {name: getattr(small, name) for name in ("x_train", "y_train", "x_test", "y_test")}
+    arrays[f"x_{split}"], arrays[f"y_{split}"] = arrays[f"x_{split}"][:0], arrays[f"y_{split}"][:0]
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    with pytest.raises(data.DataError, match=rf"mnist\.npz: the {split} split has no images"):
+        data.load_mnist(tmp_path / "mnist.npz")
+
+
+def test_an_idx_folder_with_an_empty_test_split_is_refused(offline, tmp_path):
+    folder = data.save_mnist(offline.limit(50, 20), tmp_path / "idx", layout="idx")
+    data.write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    data.write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros(0, np.uint8))
+    with pytest.raises(data.DataError, match=r"idx: the test split has no images"):
+        data.load_mnist(folder)
+
+
+def test_a_file_whose_labels_do_not_match_the_images_is_refused_naming_file_and_split(offline, tmp_path):
+    small = offline.limit(50, 20)
+    np.savez(tmp_path / "mnist.npz", x_train=small.x_train, y_train=small.y_train[:-1],
+             x_test=small.x_test, y_test=small.y_test)
+    with pytest.raises(data.DataError, match=r"mnist\.npz \(train\): labels must be \(50,\) to match the "
+                                             r"images, got \(49,\)"):
+        data.load_mnist(tmp_path / "mnist.npz")
+
+
+def test_a_file_with_labels_outside_0_to_9_is_refused(offline, tmp_path):
+    small = offline.limit(50, 20)
+    np.savez(tmp_path / "mnist.npz", x_train=small.x_train, y_train=small.y_train,
+             x_test=small.x_test, y_test=small.y_test + 1)
+    with pytest.raises(data.DataError, match=r"mnist\.npz \(test\): labels must be whole numbers 0–9"):
+        data.load_mnist(tmp_path / "mnist.npz")
+
+
 def test_npz_wrong_layout_and_shapes(tmp_path):
     np.savez(tmp_path / "a.npz", images=np.zeros((2, 28, 28)))
     with pytest.raises(data.DataError, match="missing"):
@@ -131,6 +231,13 @@ def test_missing_path_is_named(tmp_path):
         data.load_mnist(tmp_path / "nowhere")
 
 
+def with_one_stray_pixel(images, value=1.0001):
+    """A copy of ``images`` with one pixel set to ``value`` (by default just above 1)."""
+    images = np.array(images, dtype=np.float32)
+    images.flat[images.size // 2] = value
+    return images
+
+
 @pytest.mark.parametrize("images, labels, message", [
     (np.zeros((3, 28, 28)), np.zeros(4), r"labels must be \(3,\)"),
     (np.zeros((3, 32, 32)), np.zeros(3), r"\(3, 32, 32\)"),
@@ -138,6 +245,9 @@ def test_missing_path_is_named(tmp_path):
     (np.full((3, 28, 28), np.nan), np.zeros(3), "NaN"),
     (np.full((3, 28, 28), -1.0), np.zeros(3), r"\[0, 1\]"),
     (np.zeros((3, 28, 28), dtype=object), np.zeros(3), "dtype"),
+    (with_one_stray_pixel(np.full((3, 28, 28), 0.5)), np.zeros(3),
+     r"images holds values from 0\.5 to 1\.0001"),
+    (np.arange(3 * 784).reshape(3, 28, 28) % 256 + 0.5, np.zeros(3), r"whole numbers in \[0, 255\]"),
 ])
 def test_validate_arrays_rejects(images, labels, message):
     with pytest.raises(data.DataError, match=message):
@@ -148,6 +258,75 @@ def test_validate_arrays_accepts_flat_uint8():
     x, y = data.validate_arrays(np.full((2, 784), 255, np.uint8), np.array([[3], [4]]))
     assert x.shape == (2, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
     assert y.tolist() == [3, 4] and y.dtype == np.int64
+
+
+# Pixel scale: decided once for the data set, both splits together (item 4 of issue 12).
+
+def float_npz(path, small, x_train, x_test):
+    np.savez(path, x_train=x_train, y_train=small.y_train, x_test=x_test, y_test=small.y_test)
+    return path
+
+
+def test_one_stray_pixel_cannot_rescale_one_split_and_not_the_other(offline, tmp_path):
+    # Floats in [0, 1] and one value of 1.0001 in x_train: dividing x_train alone by 255 would
+    # leave its brightest pixel at 0.0039 while x_test stays in [0, 1]. Refused, naming the array.
+    small = offline.limit(60, 20)
+    path = float_npz(tmp_path / "mnist.npz", small, with_one_stray_pixel(small.x_train[..., 0]),
+                     small.x_test[..., 0])
+    with pytest.raises(data.DataError, match=r"mnist\.npz: x_train holds values from 0 to 1\.0001 "
+                                             r"\(float32\); pixels must be floats in \[0, 1\]"):
+        data.load_mnist(path, verbose=False)
+
+
+def test_stray_pixel_in_the_test_split_is_refused_too(offline, tmp_path):
+    small = offline.limit(60, 20)
+    path = float_npz(tmp_path / "mnist.npz", small, small.x_train[..., 0],
+                     with_one_stray_pixel(small.x_test[..., 0], 3.5))
+    with pytest.raises(data.DataError, match=r"x_test holds values from 0 to 3\.5"):
+        data.load_mnist(path, verbose=False)
+
+
+def test_float_pixels_in_unit_range_are_used_as_is_and_said(offline, tmp_path):
+    small = offline.limit(60, 20)
+    loaded = data.load_mnist(float_npz(tmp_path / "mnist.npz", small, small.x_train, small.x_test),
+                             verbose=False)
+    assert np.array_equal(loaded.x_train, small.x_train) and np.array_equal(loaded.x_test, small.x_test)
+    assert loaded.description.endswith("float32 pixels in [0, 1], used as is")
+
+
+def test_float_copy_of_0_255_pixels_is_divided_by_255_in_both_splits_and_said(offline, tmp_path, capsys):
+    small = offline.limit(60, 20)
+    as_float = lambda x: np.round(x[..., 0] * 255).astype(np.float64)  # noqa: E731
+    path = float_npz(tmp_path / "mnist.npz", small, as_float(small.x_train), as_float(small.x_test))
+    loaded = data.load_mnist(path)
+    assert np.array_equal(loaded.x_train, small.x_train) and np.array_equal(loaded.x_test, small.x_test)
+    assert loaded.description.endswith("float64 pixels, whole numbers 0–255, divided by 255")
+    assert "mnist.npz stores floats 0–255 as whole numbers; divided by 255" in capsys.readouterr().out
+
+
+def test_a_test_split_of_only_0_and_1_follows_a_0_255_train_split(offline, tmp_path):
+    # x_test alone would pass for [0, 1]; x_train is 0–255, so the one scale for both is 1/255.
+    small = offline.limit(60, 20)
+    x_test = (small.x_test[..., 0] > 0.5).astype(np.float64)
+    path = float_npz(tmp_path / "mnist.npz", small, np.round(small.x_train[..., 0] * 255), x_test)
+    loaded = data.load_mnist(path, verbose=False)
+    assert loaded.x_train.max() == 1.0 and loaded.x_test.max() == np.float32(1 / 255)
+
+
+def test_splits_stored_in_different_conventions_are_refused(offline, tmp_path):
+    small = offline.limit(60, 20)
+    path = float_npz(tmp_path / "mnist.npz", small, np.round(small.x_train[..., 0] * 255).astype(np.uint8),
+                     small.x_test[..., 0])
+    with pytest.raises(data.DataError, match=r"x_test holds pixels in \[0, 1\] \(float32\) but x_train "
+                                             r"holds 0–255 \(uint8\); store both splits the same way"):
+        data.load_mnist(path, verbose=False)
+
+
+def test_validate_arrays_keeps_its_call_and_scales_by_the_rule():
+    x, y = data.validate_arrays(np.full((2, 28, 28), 255.0), [1, 2], "mine")
+    assert x.max() == 1.0 and y.tolist() == [1, 2]
+    x, _ = data.validate_arrays(np.full((2, 28, 28), 0.25, np.float64), [1, 2])
+    assert x.dtype == np.float32 and x.max() == 0.25
 
 
 def test_forced_offline_source(monkeypatch, capsys):
@@ -195,6 +374,134 @@ def test_network_probe_gives_up_in_time():
     ok, why = data.network_reachable("https://unreachable.invalid/x", timeout=1.0)
     assert not ok and why
     assert time.perf_counter() - start < 3.0
+
+
+# A server that accepts and then stops answering (item 10 of issue 12).
+
+class MisbehavingServer:
+    """An HTTP server on 127.0.0.1 that runs ``answer(conn, stop)`` for every request it receives."""
+
+    def __init__(self, answer):
+        self.answer, self.stop = answer, threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/mnist.npz"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        with conn:
+            conn.settimeout(30)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:  # the reachability probe connects and leaves
+                    return
+                request += chunk
+            self.answer(conn, self.stop)
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def headers(length):
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+
+
+@pytest.fixture
+def serve(monkeypatch, tmp_path):
+    """Start a MisbehavingServer as Keras' MNIST URL, with an empty cache and a 1 s silence bound."""
+    servers = []
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "*")
+    monkeypatch.setattr(data, "DOWNLOAD_SILENCE", 1.0)
+
+    def start(answer):
+        servers.append(MisbehavingServer(answer))
+        monkeypatch.setattr(data, "KERAS_MNIST_URL", servers[-1].url)
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def cache_files(tmp_path):
+    return sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+
+
+def test_auto_falls_back_in_seconds_when_the_server_accepts_but_never_answers(serve, tmp_path, capsys):
+    serve(lambda conn, stop: stop.wait())
+    start = time.perf_counter()
+    loaded = data.load_mnist("auto")
+    elapsed = time.perf_counter() - start
+    assert loaded.source == "offline"
+    assert elapsed < 25, f"{elapsed:.1f} s: the download waited out a socket default, not the 1 s silence"
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("MNIST source")]
+    assert notes == ["MNIST source: offline — downloading full MNIST failed: no data from 127.0.0.1 "
+                     "for 1 s: the server stopped answering"]
+    assert cache_files(tmp_path) == []
+
+
+def test_a_download_that_stops_mid_file_gives_up_and_caches_nothing(serve, tmp_path):
+    def half_then_silence(conn, stop):
+        conn.sendall(headers(1000) + b"x" * 100)
+        stop.wait()
+
+    serve(half_then_silence)
+    start = time.perf_counter()
+    with pytest.raises(data.DataError, match="no data from 127.0.0.1 for 1 s: the server stopped answering"):
+        data.load_mnist("keras")
+    assert time.perf_counter() - start < 25
+    assert cache_files(tmp_path) == []
+
+
+def test_a_slow_download_that_keeps_sending_completes(serve, tmp_path, offline, monkeypatch):
+    # 8 pieces 0.3 s apart: 2.4 s in all, more than twice the 1 s silence bound, never 1 s silent.
+    body = data.save_mnist(offline.limit(100, 50), tmp_path / "served.npz").read_bytes()
+    monkeypatch.setattr(data, "KERAS_MNIST_SHA256", data._sha256(tmp_path / "served.npz"))
+
+    def slowly(conn, stop):
+        conn.sendall(headers(len(body)))
+        for piece in np.array_split(np.frombuffer(body, np.uint8), 8):
+            time.sleep(0.3)
+            conn.sendall(piece.tobytes())
+
+    serve(slowly)
+    start = time.perf_counter()
+    loaded = data.load_mnist("keras", verbose=False)
+    assert time.perf_counter() - start > 2.0
+    assert loaded.source == "keras" and len(loaded.y_train) == 100
+    assert cache_files(tmp_path) == ["mnist.npz"]
+
+
+def test_a_truncated_download_is_refused_and_not_cached(serve, tmp_path):
+    serve(lambda conn, stop: conn.sendall(headers(1000) + b"x" * 400))  # then the server hangs up
+    with pytest.raises(data.DataError, match=r"downloading full MNIST failed: the download from 127\.0\.0\.1 "
+                                             r"was cut short"):
+        data.load_mnist("keras")
+    assert cache_files(tmp_path) == []
+
+
+def test_a_download_with_the_wrong_checksum_is_refused_and_not_cached(serve, tmp_path, capsys):
+    serve(lambda conn, stop: conn.sendall(headers(9) + b"not mnist"))
+    with pytest.raises(data.DataError, match=r"checksum mismatch: 127\.0\.0\.1 sent 9 bytes"):
+        data.load_mnist("keras")
+    assert cache_files(tmp_path) == []
+    assert data.load_mnist("auto").source == "offline"
+    assert "checksum mismatch" in capsys.readouterr().out
 
 
 def test_course_data_follows_the_profile():

@@ -97,8 +97,14 @@ def test_load_embedding_names_the_problem(tmp_path):
         load_embedding(tmp_path / "missing.keras")
     bogus = tmp_path / "bogus.keras"
     bogus.write_text("not a zip")
-    with pytest.raises(ValueError, match="cannot load .*bogus.keras as a Keras model"):
+    with pytest.raises(ValueError, match=r"bogus.keras is not a complete .keras file \(9 bytes"):
         load_embedding(bogus)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "other.keras", "w") as archive:  # a zip, but no model in it
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match="cannot load .*other.keras as a Keras model"):
+        load_embedding(tmp_path / "other.keras")
 
 
 # ------------------------------------------------------------------------------ TensorFlow's banner
