@@ -142,7 +142,9 @@ def differences(old: dict, new: dict) -> list[str]:
         elif key not in new:
             out.append(f"{key}: {_shown(old[key])} then, not given now")
         elif json.loads(json.dumps(old[key], default=str)) != json.loads(json.dumps(new[key], default=str)):
-            if key == "architecture":
+            if key == "loss_settings":
+                out.extend(_loss_setting_changes(old, new))
+            elif key == "architecture":
                 out.append(_architecture_change(old[key], new[key]))
             elif key == "data":
                 out.append(f"data: {old[key].get('images')} images (sha256 {str(old[key].get('sha256'))[:10]}) "
@@ -150,6 +152,18 @@ def differences(old: dict, new: dict) -> list[str]:
             else:
                 out.append(f"{key}: {_shown(old[key])} then, {_shown(new[key])} now")
     return out
+
+
+def _loss_setting_changes(old: dict, new: dict) -> list[str]:
+    """``loss_settings.method: ...`` for each setting of the loss that differs, except those the
+    recipe already reports (``margin`` and ``distance`` build the default loss)."""
+    a, b = old.get("loss_settings") or {}, new.get("loss_settings") or {}
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key) or (key in new and old.get(key) == a.get(key) and new[key] == b.get(key)):
+            continue
+        changes.append(f"loss_settings.{key}: {_shown(a.get(key))} then, {_shown(b.get(key))} now")
+    return changes
 
 
 def _architecture_change(old: list, new: list) -> str:
