@@ -11,36 +11,44 @@ works after a bare ``import helpers``. Modules (and the chapter that introduces 
 - ``measure``    peak memory of a loss step, each in a fresh process (chapter 2)
 - ``models``     the 2018 MLP, a small CNN, both wirings, ``load_embedding`` (chapters 3–4)
 - ``pipeline``   tf.data batches and augmentation (chapter 4)
-- ``training``   fitting with checkpoints and resume (chapter 4)
+- ``training``   fitting with checkpoints and resume; ``runs`` the run folders it keeps (chapter 4)
 - ``evaluation`` retrieval metrics and PCA (chapter 5)
 - ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
-- ``exercises``  self-checks; ``book``, ``render``, ``lab`` and ``kernel`` the course runner, the
-  HTML book, the Jupyter set-up (kernel, lab settings, ``make lab``) and the kernel's launcher
+- ``exercises``  self-checks; ``book`` (with ``manifest`` and ``runner``), ``render``, ``lab`` and
+  ``kernel`` the course runner, the HTML book, the Jupyter set-up (kernel, lab settings, ``make lab``)
+  and the kernel's launcher
 
 Models the course saved contain its Keras layers; load them with
 ``helpers.models.load_embedding(path)``, which registers those layers with Keras first.
-"""
 
-from helpers.config import PROFILE
+``helpers.PROFILE`` is ``helpers.config.PROFILE``, the run profile, looked up on use: importing
+``helpers`` imports no other module and never fails, whatever ``TRIPLET_COURSE_PROFILE`` says (a
+bad value raises ``helpers.config.ProfileError`` when the profile is asked for).
+"""
 
 __version__ = "0.1.0"
 
 #: Submodules reachable as attributes after a bare ``import helpers`` (imported on first use).
 _SUBMODULES = ("book", "config", "data", "distances", "evaluation", "exercises", "kernel", "lab", "losses",
-               "measure", "models", "pipeline", "plotting", "reference", "render", "theory_plots", "training")
+               "manifest", "measure", "models", "pipeline", "plotting", "reference", "render", "runner",
+               "runs", "theory_plots", "training")
 
 
 def __getattr__(name: str):
-    """``helpers.models`` and friends, imported on first use (PEP 562)."""
+    """``helpers.models`` and friends, imported on first use, and ``PROFILE`` (PEP 562)."""
     if name in _SUBMODULES:
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "PROFILE":
+        from helpers.config import get_profile
+
+        return get_profile()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_SUBMODULES])
+    return sorted([*globals(), *_SUBMODULES, "PROFILE"])
 
 
 __all__ = ["PROFILE", "__version__"]

@@ -9,6 +9,12 @@ The environment variable ``TRIPLET_COURSE_PROFILE`` selects the profile: ``reade
 or ``quick`` (fewer images and epochs, so that CI runs every chapter in minutes). Both profiles use
 real MNIST and print real, measured numbers; the quick one simply measures less.
 
+``PROFILE`` is looked up when it is asked for (``from helpers.config import PROFILE``,
+``helpers.config.PROFILE`` or ``helpers.PROFILE``), never at import: importing this module (or
+``helpers``) cannot fail, whatever the environment says. Asking for the profile while the variable
+names none raises :class:`ProfileError`, whose message is one line; programs check it at start-up
+with :func:`get_profile`.
+
 ``TRIPLET_COURSE_DATA`` forces the data source used by ``helpers.data.load_mnist("auto")``
 (``keras``, ``offline`` or a path), and ``TRIPLET_COURSE_CACHE`` moves the download cache.
 """
@@ -48,17 +54,36 @@ class Profile:
         return quick if self.quick else reader
 
 
+class ProfileError(ValueError):
+    """``TRIPLET_COURSE_PROFILE`` (or the name asked for) is not a profile; the message is one line."""
+
+
 def get_profile(name: str | None = None) -> Profile:
-    """Build the profile called ``name``, or the one the environment selects."""
+    """Build the profile called ``name``, or the one ``TRIPLET_COURSE_PROFILE`` selects (unset or
+    empty: ``reader``; case and surrounding spaces do not matter).
+
+    Raises:
+        ProfileError: the name is not one of :data:`PROFILES`.
+    """
     if name is None:
-        name = os.environ.get(PROFILE_ENV, "reader").strip().lower() or "reader"
-    if name not in PROFILES:
-        raise ValueError(
-            f"{PROFILE_ENV}={name!r} is not a profile; choose one of {', '.join(PROFILES)}"
-        )
-    if name == "quick":
+        given = os.environ.get(PROFILE_ENV, "")
+        wanted, where = given.strip().lower() or "reader", f"{PROFILE_ENV}={given!r}"
+    else:
+        wanted, where = name, repr(name)
+    if wanted not in PROFILES:
+        raise ProfileError(f"{where} is not a profile; choose one of {', '.join(PROFILES)}")
+    if wanted == "quick":
         return Profile(name="quick", train_limit=2000, test_limit=500)
     return Profile(name="reader", train_limit=None, test_limit=None)
 
 
-PROFILE = get_profile()
+def __getattr__(name: str) -> Any:
+    """``PROFILE``: the profile the environment selects, looked up on each use (PEP 562), so that
+    importing this module never fails because of the environment."""
+    if name == "PROFILE":
+        return get_profile()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "PROFILE"])

@@ -38,7 +38,7 @@ def install_kernel(prefix: str | Path | None = None) -> Path:
     spec = json.loads(spec_file.read_text())
     argv = spec["argv"]
     if "-m" not in argv or argv.index("-m") + 1 >= len(argv):
-        raise RuntimeError(f"{spec_file}: unexpected kernel command {argv}")
+        raise LabSetupError(f"{spec_file}: unexpected kernel command {argv}")
     argv[argv.index("-m") + 1] = "helpers.kernel"  # instead of ipykernel_launcher
     if "--IPKernelApp.capture_fd_output=False" not in argv:
         argv.append("--IPKernelApp.capture_fd_output=False")

@@ -92,6 +92,16 @@ def _nav(book, i: int, where: str) -> str:
             f'{link(i + 1, "next", "Next")}</nav>')
 
 
+def _executed(book, i: int, notebooks: str | Path | None) -> Path:
+    """The executed notebook of chapter ``i``: in the folder ``notebooks``, else beside its ``.py``."""
+    chapter = book.chapters[i]
+    source = chapter.notebook if notebooks is None else Path(notebooks) / chapter.notebook.name
+    if not source.is_file():
+        raise RenderError(f"{source} does not exist: run the chapter first "
+                          f"(python -m helpers.book run {chapter.stem})")
+    return source
+
+
 def render_chapter(book, i: int, notebooks: str | Path | None = None) -> str:
     """The HTML page of chapter ``i`` (its executed notebook, with navigation).
 
@@ -102,16 +112,16 @@ def render_chapter(book, i: int, notebooks: str | Path | None = None) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    chapter = book.chapters[i]
-    source = chapter.notebook if notebooks is None else Path(notebooks) / chapter.notebook.name
-    if not source.is_file():
-        raise RenderError(f"{source} does not exist: run the chapter first "
-                          f"(python -m helpers.book run {chapter.stem})")
-    nb = nbformat.read(source, as_version=4)
+    source = _executed(book, i, notebooks)
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except Exception as err:  # not JSON, not a notebook, not UTF-8, unreadable: one line says which
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise RenderError(f"{source}: not a notebook nbformat can read ({type(err).__name__}: {first})") from None
     if not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
         raise RenderError(f"{source} has no outputs: run the chapter first")
     exporter = HTMLExporter(template_name="lab", embed_images=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": chapter.title}})
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": book.chapters[i].title}})
     for pattern in (_REMOTE_TAG, _REMOTE_IMPORT, _MATHJAX_CONFIG):
         body = pattern.sub("", body)
     body = body.replace("</head>", f"<style>{_STYLE}</style>\n</head>", 1)
@@ -122,9 +132,19 @@ def render_chapter(book, i: int, notebooks: str | Path | None = None) -> str:
 
 def render_book(book, output: str | Path | None = None, notebooks: str | Path | None = None) -> Path:
     """Write the index and one page per chapter into ``output`` (default ``_build/book``), from
-    the executed notebooks in ``notebooks`` (default: the committed ones)."""
+    the executed notebooks in ``notebooks`` (default: the committed ones). A missing notebooks
+    folder or notebook, or an output that cannot be a folder, is a RenderError before any page
+    is written."""
+    if notebooks is not None and not Path(notebooks).is_dir():
+        raise RenderError(f"{notebooks}: no such folder; run the chapters into it first "
+                          f"(python -m helpers.book run --into {notebooks})")
+    for i in range(len(book.chapters)):
+        _executed(book, i, notebooks)
     out = Path(output) if output else book.root / "_build" / "book"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RenderError(f"{out}: cannot make it the book's folder ({err.strerror})") from None
     items = []
     for i, chapter in enumerate(book.chapters):
         (out / page_name(chapter)).write_text(render_chapter(book, i, notebooks), encoding="utf-8")
