@@ -28,7 +28,9 @@ Entries ``<= 8 * eps * (||a||^2 + ||b||^2)`` (with ``u`` in place of ``a`` for `
 therefore set to exactly ``0``: that clamps the small negatives, makes coincident embeddings
 exactly ``0`` apart, and gives those entries a zero gradient. (Distances from one point to two
 *other* identical points can still differ in the last bit: a matrix product may round the same
-dot product differently at two positions.)
+dot product differently at two positions.) A distance that overflows stays ``inf`` (its tolerance
+overflows too, so without care it would pass for noise and become ``0``); NaN and ``inf`` inputs
+give NaN or ``inf`` distances, which :mod:`helpers.losses` turns into a NaN loss.
 
 In all three cases the diagonal is set to exactly ``0`` (and receives no gradient).
 float16 / bfloat16 inputs are computed in float32 and cast back; float64 stays float64.
@@ -79,7 +81,8 @@ def _zero_noise(d: tf.Tensor, sq_norms: tf.Tensor) -> tf.Tensor:
     """Set entries within the expansion's rounding error (see module docstring) to exactly 0."""
     tolerance = NOISE_FACTOR * float(np.finfo(d.dtype.as_numpy_dtype).eps)
     noise = tolerance * (sq_norms[:, None] + sq_norms[None, :])
-    return tf.where(d <= noise, tf.zeros_like(d), d)
+    is_noise = tf.logical_and(d <= noise, d < float("inf"))  # an overflow is not noise
+    return tf.where(is_noise, tf.zeros_like(d), d)
 
 
 def _squared_l2(x: tf.Tensor) -> tf.Tensor:

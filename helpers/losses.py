@@ -20,12 +20,37 @@ is ``(a, p)`` with ``a != p`` and ``y_a == y_p``; a *negative* of ``a`` is any `
 * :func:`hard_triplet_loss` — batch-hard (hardest positive and negative per anchor).
 * :func:`batch_all_triplet_loss` — every valid triplet; ``O(B^3)`` memory.
 
-Labels may be ``(B,)`` or ``(B, 1)``, integer or float. float16/bfloat16 embeddings are computed in
-float32 and the loss is returned in their dtype; float64 is computed in float64. Where several
-negatives tie at the chosen distance, they share its gradient equally (as ``tf.reduce_min`` does).
+float16/bfloat16 embeddings are computed in float32 and the loss is returned in their dtype;
+float64 is computed in float64. Negatives tied at the chosen distance share its gradient equally.
+
+Edge cases, one rule for every function, method and Keras class (and :mod:`helpers.reference`):
+
+* an empty batch (``B = 0``, any embedding size) gives exactly ``0`` and zero gradients;
+* a NaN or ``+-inf`` in the embeddings, or a distance that overflows to ``inf``, gives NaN (also
+  batch-all's fraction), eagerly and in a ``tf.function``: training stops at the first non-finite
+  loss (the gradients of such a batch mean nothing);
+* ``margin`` must be a finite number ``> 0`` (else ``ValueError`` naming it), checked even where
+  unused (``soft=True``); a tensor margin is checked when its value is known while tracing;
+* the Keras classes refuse a negative or NaN ``sample_weight`` (``InvalidArgumentError``, also in
+  graph mode, without a host sync); Keras multiplies the scalar loss by the weights and reduces
+  (by default: the loss times their mean);
+* labels and embeddings of different lengths raise ``ValueError``, or ``InvalidArgumentError``
+  ("same batch size") when the lengths are only known at run time.
+
+Labels: ``(B,)`` or ``(B, 1)`` class indices (not one-hot), integer or float, compared exactly as
+given. Keras 3's ``Loss.__call__`` casts ``y_true`` to float32 before ``call``, which merges
+integers ``>= 2**24`` (``100000001 .. 100000004`` become one class); the Keras classes therefore
+first replace labels by class indices below ``B``: integer labels of any size survive a direct
+call, ``fit`` and ``evaluate`` (which hand integer targets to the loss unconverted). Float labels
+at or past their dtype's exact-integer limit (``2**24`` in float32, ``2**11`` float16, ``2**8``
+bfloat16, ``2**53`` float64), or NaN, may already have merged (e.g. float64 targets that Keras'
+data adapter made float32): the classes refuse them (``InvalidArgumentError`` naming the limit), as
+:class:`LabelConcatLoss` refuses labels that its float32 ``[label | embedding]`` cannot carry.
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 import tensorflow as tf
@@ -40,15 +65,37 @@ __all__ = [
 
 SEMI_HARD_METHODS = ("sort", "tile")
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
+# Significand bits: every integer of magnitude below 2**bits is exact in that float dtype.
+_EXACT_INTEGER_BITS = {tf.float16: 11, tf.bfloat16: 8, tf.float32: 24, tf.float64: 53}
 
 
 # ----------------------------------------------------------------------------- input handling
-def _prepare(labels, embeddings):
-    """Validate inputs; return ``(labels (B,), embeddings in compute dtype, output dtype)``."""
-    x = check_embeddings(embeddings)
-    out_dtype = x.dtype
-    if out_dtype in _LOW_PRECISION:
-        x = tf.cast(x, tf.float32)
+def _after(check, *tensors):
+    """``tensors`` made to wait for the assertion op ``check``: in a ``tf.function`` an assertion
+    surely runs, but not first — an op reading a bad input could fail before it with TensorFlow's
+    raw error. (Eagerly ``check`` is ``None``: it has already raised or passed.)"""
+    if check is None:
+        return tensors
+    with tf.control_dependencies([check]):
+        return tuple(tf.identity(t) for t in tensors)
+
+
+def _check_margin(margin):
+    """Return ``margin`` if it is a finite number ``> 0`` (or a symbolic tensor), else raise."""
+    value = tf.get_static_value(margin) if tf.is_tensor(margin) else margin
+    if value is None and tf.is_tensor(margin):
+        return margin  # a tf.function argument: its value is unknown while tracing
+    try:
+        number = math.nan if isinstance(value, (str, bytes)) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0.0:
+        raise ValueError(f"margin must be a finite number > 0; got margin={value}")
+    return margin
+
+
+def _label_vector(labels, x):
+    """``labels`` as a ``(B,)`` tensor; ``ValueError`` if their static shape does not fit ``x``."""
     y = tf.convert_to_tensor(labels)
     shape, rank = y.shape, y.shape.rank
     if rank is not None:
@@ -57,30 +104,49 @@ def _prepare(labels, embeddings):
                 f"labels must have shape (B,) or (B, 1) with class indices (not one-hot); got "
                 f"labels shape {tuple(shape)} for embeddings shape {tuple(x.shape)}"
             )
-        n_labels, n_embeddings = shape[0], x.shape[0]
+        n_labels, n_embeddings = shape[0], x.shape[0] if x.shape.rank else None
         if n_labels is not None and n_embeddings is not None and n_labels != n_embeddings:
             raise ValueError(
                 f"labels and embeddings disagree on the batch size: labels shape {tuple(shape)}, "
                 f"embeddings shape {tuple(x.shape)}"
             )
-    y = tf.reshape(y, [-1])
+    return tf.reshape(y, [-1])
+
+
+def _prepare(labels, embeddings):
+    """Validate inputs; return ``(labels (B,), embeddings in compute dtype, output dtype)``."""
+    x = check_embeddings(embeddings)
+    out_dtype = x.dtype
+    if out_dtype in _LOW_PRECISION:
+        x = tf.cast(x, tf.float32)
+    y = _label_vector(labels, x)
     if y.shape[0] is None or x.shape[0] is None:  # only known when the graph runs
-        tf.debugging.assert_equal(
+        check = tf.debugging.assert_equal(
             tf.shape(y)[0], tf.shape(x)[0],
             message="labels (flattened) and embeddings must have the same batch size",
         )
+        y, x = _after(check, y, x)  # nothing reads y or x before the check has passed
     return y, x, out_dtype
 
 
-def _setup(labels, embeddings, distance):
-    """Distances ``D``, masks ``positive[a, p]`` (same label, ``a != p``) and ``negative[a, n]``
-    (different label), and the output dtype."""
+def _setup(labels, embeddings, distance, margin):
+    """Check the arguments; return distances ``D``, masks ``positive[a, p]`` (same label,
+    ``a != p``) and ``negative[a, n]`` (different label), whether the batch is finite
+    (embeddings and distances), and the output dtype."""
     check_distance(distance)
+    _check_margin(margin)
     y, x, out_dtype = _prepare(labels, embeddings)
+    d = pairwise_distances(x, distance)
+    finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(x)),
+                            tf.reduce_all(tf.math.is_finite(d)))
     same = tf.equal(y[:, None], y[None, :])
     not_self = tf.logical_not(tf.eye(tf.shape(y)[0], dtype=tf.bool))
-    positive = tf.logical_and(same, not_self)
-    return pairwise_distances(x, distance), positive, tf.logical_not(same), out_dtype
+    return d, tf.logical_and(same, not_self), tf.logical_not(same), finite, out_dtype
+
+
+def _finish(value, finite, out_dtype):
+    """``value`` in ``out_dtype``, NaN for a batch with a non-finite embedding or distance."""
+    return tf.cast(tf.where(finite, value, tf.constant(math.nan, value.dtype)), out_dtype)
 
 
 def _check_method(method):
@@ -132,6 +198,13 @@ def _positive_pairs_by_row(d, positive):
     return tf.gather(d, columns, batch_dims=1), valid
 
 
+def _search(sorted_rows, values, side):
+    """``tf.searchsorted`` for 2-D tensors, also when the batch is empty (``tf.searchsorted``
+    reshapes its inputs to ``[-1, n]``, ambiguous for ``n = 0``; the ops take them as they are)."""
+    op = tf.raw_ops.UpperBound if side == "right" else tf.raw_ops.LowerBound
+    return op(sorted_inputs=sorted_rows, values=values, out_type=tf.int32)
+
+
 def _semi_hard_sort(d, positive, negative, margin):
     """The same loss in ``O(B^2)`` memory: sort each anchor's negative distances once.
 
@@ -148,15 +221,14 @@ def _semi_hard_sort(d, positive, negative, margin):
     s = -top  # (B, B), ascending
     n_neg = tf.reduce_sum(tf.cast(negative, tf.int32), axis=1)[:, None]  # (B, 1)
     d_ap, valid = _positive_pairs_by_row(d, positive)  # (B, M)
-    first_beyond = tf.searchsorted(s, tf.stop_gradient(d_ap), side="right", out_type=tf.int32)
+    first_beyond = _search(s, tf.stop_gradient(d_ap), "right")
     has_beyond = first_beyond < n_neg
     last = tf.maximum(n_neg - 1, 0)
     target = tf.gather(s, tf.where(has_beyond, first_beyond, last), batch_dims=1)
     # s[a, lo:hi] is the run of negatives at exactly the chosen distance (ties). Beyond: the run
     # starts at first_beyond. Farthest: it ends at n_neg and starts where the row maximum does.
-    hi = tf.searchsorted(s, target, side="right", out_type=tf.int32)
-    farthest_start = tf.searchsorted(s, tf.gather(s, last, batch_dims=1), side="left",
-                                     out_type=tf.int32)  # (B, 1): one search per row
+    hi = _search(s, target, "right")
+    farthest_start = _search(s, tf.gather(s, last, batch_dims=1), "left")  # (B, 1): once per row
     lo = tf.where(has_beyond, first_beyond, farthest_start)
     chosen = _pick_tie_shared(d, order, lo, hi)
     chosen = tf.where(n_neg > 0, chosen, tf.zeros_like(chosen))  # no negative at all: 0
@@ -198,17 +270,17 @@ def semi_hard_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2"
     Args:
         labels: ``(B,)`` or ``(B, 1)`` class labels (int or float).
         embeddings: ``(B, k)`` embeddings.
-        margin: the margin ``alpha``.
+        margin: the margin ``alpha``, a finite number ``> 0``.
         distance: ``"squared_l2"`` (default, as TF 1.x), ``"l2"`` or ``"angular"``.
         method: ``"sort"`` (``O(B^2)`` memory, default) or ``"tile"`` (``O(B^3)``, for teaching).
 
     Returns:
-        A scalar in the dtype of ``embeddings``.
+        A scalar in the dtype of ``embeddings``: ``0`` for an empty batch, NaN for a non-finite one.
     """
     _check_method(method)
-    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    d, positive, negative, finite, out_dtype = _setup(labels, embeddings, distance, margin)
     step = _semi_hard_tile if method == "tile" else _semi_hard_sort
-    return tf.cast(step(d, positive, negative, _scalar(margin, d.dtype)), out_dtype)
+    return _finish(step(d, positive, negative, _scalar(margin, d.dtype)), finite, out_dtype)
 
 
 # ----------------------------------------------------------------------------- batch-hard / all
@@ -219,10 +291,10 @@ def hard_triplet_loss(labels, embeddings, margin=1.0, soft=False, distance="l2")
     ``hn = min_n d(a, n)`` over negatives, where non-negative entries are first filled with the
     row maximum ``max_j d(a, j)`` (so an anchor without negatives gets that row maximum). The
     anchor's loss is ``[margin + hp - hn]_+``, or ``softplus(hp - hn)`` when ``soft=True``
-    (``margin`` unused); the result is the mean over all ``B`` anchors. Distance ``"l2"`` by
-    default, as in TF Addons.
+    (``margin`` unused, but still checked); the result is the mean over all ``B`` anchors (``0``
+    for ``B = 0``). Distance ``"l2"`` by default, as in TF Addons.
     """
-    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    d, positive, negative, finite, out_dtype = _setup(labels, embeddings, distance, margin)
     hardest_positive = tf.reduce_max(tf.where(positive, d, tf.zeros_like(d)), axis=1)
     row_max = tf.reduce_max(d, axis=1, keepdims=True)
     hardest_negative = tf.reduce_min(tf.where(negative, d, row_max + tf.zeros_like(d)), axis=1)
@@ -231,7 +303,8 @@ def hard_triplet_loss(labels, embeddings, margin=1.0, soft=False, distance="l2")
         per_anchor = tf.nn.softplus(gap)
     else:
         per_anchor = tf.maximum(_scalar(margin, d.dtype) + gap, 0.0)
-    return tf.cast(tf.reduce_mean(per_anchor), out_dtype)
+    anchors = tf.cast(tf.maximum(tf.shape(d)[0], 1), d.dtype)
+    return _finish(tf.reduce_sum(per_anchor) / anchors, finite, out_dtype)
 
 
 def batch_all_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
@@ -240,10 +313,10 @@ def batch_all_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2"
     Over every valid triplet ``(a, p, n)`` (``a != p``, ``y_a = y_p != y_n``),
     ``l = [margin + d(a, p) - d(a, n)]_+``. ``loss`` is the mean of ``l`` over the *active*
     triplets (``l > 0``), ``0`` when there is none; ``fraction_active`` is
-    ``#active / #valid`` (``0`` without valid triplets). Builds a ``(B, B, B)`` tensor:
-    ``O(B^3)`` time and memory (about 4 * B^3 bytes per float32 tensor).
+    ``#active / #valid`` (``0`` without valid triplets; both NaN for a non-finite batch). Builds a
+    ``(B, B, B)`` tensor: ``O(B^3)`` time and memory (about 4 * B^3 bytes per float32 tensor).
     """
-    d, positive, negative, out_dtype = _setup(labels, embeddings, distance)
+    d, positive, negative, finite, out_dtype = _setup(labels, embeddings, distance, margin)
     valid = tf.logical_and(positive[:, :, None], negative[:, None, :])  # [a, p, n]
     triplet = tf.maximum(_scalar(margin, d.dtype) + d[:, :, None] - d[:, None, :], 0.0)
     triplet = tf.where(valid, triplet, tf.zeros_like(triplet))
@@ -251,22 +324,70 @@ def batch_all_triplet_loss(labels, embeddings, margin=1.0, distance="squared_l2"
     n_valid = tf.reduce_sum(tf.cast(valid, d.dtype))
     loss = tf.reduce_sum(triplet) / tf.maximum(n_active, 1.0)
     fraction = n_active / tf.maximum(n_valid, 1.0)
-    return tf.cast(loss, out_dtype), tf.cast(fraction, out_dtype)
+    return _finish(loss, finite, out_dtype), _finish(fraction, finite, out_dtype)
 
 
 # ----------------------------------------------------------------------------- Keras classes
+def _check_float_labels(y, where):
+    """``y``, after an assertion that float labels are below their dtype's exact-integer limit."""
+    bits = _EXACT_INTEGER_BITS.get(y.dtype)
+    if bits is None:  # integers
+        return y
+    check = tf.debugging.assert_less(
+        tf.abs(y), tf.cast(2.0**bits, y.dtype),
+        message=f"{where}: {y.dtype.name} labels must be finite and below 2**{bits} = "
+                f"{2**bits} in magnitude; beyond it {y.dtype.name} cannot hold consecutive "
+                "integers, so distinct classes may already have merged. Pass integer "
+                "(int32/int64) labels.")
+    return _after(check, y)[0]
+
+
+def _class_indices(labels):
+    """``(B,)`` labels -> int32 class indices below ``B``: each label's first position among the
+    sorted labels (equal labels, equal index). Not ``tf.unique``: XLA cannot bound its output."""
+    if labels.dtype == tf.bool:
+        labels = tf.cast(labels, tf.int32)
+    return _search(tf.sort(labels)[None, :], labels[None, :], "left")[0]
+
+
+def _check_sample_weight(sample_weight):
+    weight = tf.convert_to_tensor(sample_weight)
+    check = tf.debugging.assert_non_negative(
+        weight, message="sample_weight must be >= 0 (and not NaN) for a triplet loss")
+    return _after(check, weight)[0]
+
+
+class _TripletLossBase(keras.losses.Loss):
+    """What the Keras classes share: ``sample_weight`` checked, labels kept exact (module
+    docstring). ``call`` receives class indices (below ``B``) as ``y_true``."""
+
+    _labels_in_y_true = True
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.convert_to_tensor(y_pred)
+        if self._labels_in_y_true:
+            labels = _check_float_labels(_label_vector(y_true, y_pred), "y_true")
+            y_true = _class_indices(labels)  # exact in float32 for B < 2**24
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight)
+        return super().__call__(y_true, y_pred, sample_weight)
+
+
 @keras.saving.register_keras_serializable(package="triplet_course")
-class SemiHardTripletLoss(keras.losses.Loss):
+class SemiHardTripletLoss(_TripletLossBase):
     """Keras loss for :func:`semi_hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings.
 
     ``call`` returns the scalar batch loss, which Keras' default reduction leaves unchanged.
-    ``sample_weight`` has no per-sample meaning for this loss (it only rescales the scalar).
+    ``sample_weight`` (``>= 0``) only rescales it. Integer labels of any size stay distinct;
+    float32 labels ``>= 2**24`` are refused; ``margin`` must be finite and ``> 0`` (see the
+    module docstring).
     """
 
     def __init__(self, margin=1.0, distance="squared_l2", method="sort",
                  name="semi_hard_triplet_loss", **kwargs):
         check_distance(distance)
         _check_method(method)
+        _check_margin(margin)
         super().__init__(name=name, **kwargs)
         self.margin, self.distance, self.method = float(margin), distance, method
 
@@ -280,11 +401,16 @@ class SemiHardTripletLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="triplet_course")
-class HardTripletLoss(keras.losses.Loss):
-    """Keras loss for :func:`hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings."""
+class HardTripletLoss(_TripletLossBase):
+    """Keras loss for :func:`hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings.
+
+    Labels, ``sample_weight`` and ``margin`` (checked even when ``soft=True`` ignores it) as in
+    :class:`SemiHardTripletLoss`.
+    """
 
     def __init__(self, margin=1.0, soft=False, distance="l2", name="hard_triplet_loss", **kwargs):
         check_distance(distance)
+        _check_margin(margin)
         super().__init__(name=name, **kwargs)
         self.margin, self.soft, self.distance = float(margin), bool(soft), distance
 
@@ -298,11 +424,14 @@ class HardTripletLoss(keras.losses.Loss):
 
 
 # ----------------------------------------------------------------------------- label-concat wiring
-def split_label_concat(y_pred):
-    """Split ``[label | embedding]`` into ``(int32 labels (B,), embeddings (B, k))``.
+def split_label_concat(y_pred, strict=False):
+    """Split ``[label | embedding]`` into ``(int64 labels (B,), embeddings (B, k))``.
 
-    Column 0 carries the label as a float (exact for integers below ``2**24`` in float32, below
-    ``2**11`` in float16); it is rounded and cast back to int32.
+    Column 0 carries the label as a float, exact for integers below ``2**24`` in float32
+    (``2**11`` float16, ``2**8`` bfloat16, ``2**53`` float64); it is rounded and cast back. Past the
+    limit distinct labels may have merged: ``strict=True`` (used by :class:`LabelConcatLoss` and
+    :func:`label_concat_adapter`) then raises ``InvalidArgumentError`` naming it, also in graph
+    mode; the default returns what the column holds (chapter 3 shows the merge that way).
     """
     y_pred = tf.convert_to_tensor(y_pred)
     if y_pred.shape.rank != 2 or (y_pred.shape[1] is not None and y_pred.shape[1] < 2):
@@ -310,8 +439,12 @@ def split_label_concat(y_pred):
             f"y_pred must be [label | embedding] of shape (B, 1 + k) with k >= 1; "
             f"got shape {tuple(y_pred.shape)}"
         )
-    labels = tf.cast(tf.round(tf.cast(y_pred[:, 0], tf.float32)), tf.int32)
-    return labels, y_pred[:, 1:]
+    column = y_pred[:, 0]
+    if strict:
+        column = _check_float_labels(column, "label column of [label | embedding]")
+    if column.dtype in _LOW_PRECISION:
+        column = tf.cast(column, tf.float32)
+    return tf.cast(tf.round(column), tf.int64), y_pred[:, 1:]
 
 
 def label_concat_adapter(loss_fn, **loss_kwargs):
@@ -320,12 +453,12 @@ def label_concat_adapter(loss_fn, **loss_kwargs):
     The 2018 notebook's wiring (chapter 3): the model output ``y_pred = [label | embedding]``
     carries the labels and ``dummy_y_true`` is ignored. It was a workaround, not a necessity:
     Keras 2 checked target shapes only for its own losses, so labels as ``y_true`` would have
-    reached a custom loss as well.
+    reached a custom loss as well. Labels are split with ``split_label_concat(strict=True)``.
     """
 
     def loss(dummy_y_true, y_pred):
         del dummy_y_true
-        labels, embeddings = split_label_concat(y_pred)
+        labels, embeddings = split_label_concat(y_pred, strict=True)
         return loss_fn(labels, embeddings, **loss_kwargs)
 
     loss.__name__ = f"label_concat_{getattr(loss_fn, '__name__', 'loss')}"
@@ -333,19 +466,24 @@ def label_concat_adapter(loss_fn, **loss_kwargs):
 
 
 @keras.saving.register_keras_serializable(package="triplet_course")
-class LabelConcatLoss(keras.losses.Loss):
+class LabelConcatLoss(_TripletLossBase):
     """Keras loss applying ``loss`` (e.g. ``SemiHardTripletLoss()``) to ``y_pred = [label | emb]``.
 
-    ``y_true`` is ignored. The inner loss is saved with ``keras.saving.serialize_keras_object``,
-    so a model compiled with ``LabelConcatLoss(SemiHardTripletLoss())`` round-trips via ``.keras``.
+    ``y_true`` is ignored. The labels travel in the float32 model output, so labels ``>= 2**24``
+    raise ``InvalidArgumentError`` instead of merging (pass such labels as ``y_true`` to
+    :class:`SemiHardTripletLoss`); ``sample_weight`` must be ``>= 0``. The inner loss is saved with
+    ``keras.saving.serialize_keras_object``, so a model compiled with
+    ``LabelConcatLoss(SemiHardTripletLoss())`` round-trips via ``.keras``.
     """
+
+    _labels_in_y_true = False
 
     def __init__(self, loss, name="label_concat_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.inner = loss
 
     def call(self, y_true, y_pred):
-        labels, embeddings = split_label_concat(y_pred)
+        labels, embeddings = split_label_concat(y_pred, strict=True)
         return self.inner(labels, embeddings)
 
     def get_config(self):

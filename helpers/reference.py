@@ -4,6 +4,10 @@ These are plain Python loops written straight from the definitions, in float64, 
 they are what the chapters print next to the TensorFlow code, and what the tests compare it with.
 Same notation as :mod:`helpers.losses`: ``d(a, b)`` distance, ``(a, p)`` an ordered positive pair
 (``a != p``, same label), ``n`` a negative of ``a`` (different label), ``[x]_+ = max(x, 0)``.
+
+The edge cases follow the rules of :mod:`helpers.losses`: an empty batch gives ``0``; a NaN or
+``+-inf`` embedding, or a distance that overflows (in float64 here), gives NaN; ``margin`` must be
+a finite number ``> 0`` (``ValueError`` otherwise, even where ``soft=True`` ignores it).
 """
 
 from __future__ import annotations
@@ -24,31 +28,48 @@ NOISE_FACTOR = 8.0  # same numerical-zero rule as helpers.distances
 EPS = float(np.finfo(np.float64).eps)
 
 
+def _check_margin(margin):
+    try:
+        number = float(margin) if not isinstance(margin, (str, bytes)) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number > 0.0):
+        raise ValueError(f"margin must be a finite number > 0; got margin={margin}")
+
+
 def pairwise_distances(embeddings, distance="squared_l2"):
     """``(B, B)`` float64 matrix of ``d(x_i, x_j)``, one row at a time.
 
     ``squared_l2``: ``sum_k (a_k - b_k)^2``; ``l2``: its square root; ``angular``:
     ``max(1 - u.v, 0)`` with ``u = a / max(||a||, 1e-6)``. As in :mod:`helpers.distances`, values
-    within rounding error of zero (``<= 8 eps (||a||^2 + ||b||^2)``) count as 0; ``d(a, a) = 0``.
+    within rounding error of zero (``<= 8 eps (||a||^2 + ||b||^2)``) count as 0 (an overflow to
+    ``inf`` does not); ``d(a, a) = 0``.
     """
     if distance not in ("squared_l2", "l2", "angular"):
         raise ValueError(f"Unknown distance {distance!r}; valid: squared_l2, l2, angular")
     x = np.asarray(embeddings, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"embeddings must have rank 2; got shape {x.shape}")
-    if distance == "angular":
-        x = np.array([row / max(np.linalg.norm(row), 1e-6) for row in x])
-    sq_norms = np.sum(x**2, axis=1)
     d = np.zeros((len(x), len(x)))
-    for i in range(len(x)):  # one row (anchor) at a time
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN / inf inputs give NaN / inf
         if distance == "angular":
-            row = 1.0 - x @ x[i]
-        else:
-            row = np.sum((x - x[i]) ** 2, axis=1)
-        row[row <= NOISE_FACTOR * EPS * (sq_norms[i] + sq_norms)] = 0.0  # numerical zero
-        d[i] = np.sqrt(row) if distance == "l2" else row
-        d[i, i] = 0.0
+            x = np.array([row / max(np.linalg.norm(row), 1e-6) for row in x]).reshape(x.shape)
+        sq_norms = np.sum(x**2, axis=1)
+        for i in range(len(x)):  # one row (anchor) at a time
+            if distance == "angular":
+                row = 1.0 - x @ x[i]
+            else:
+                row = np.sum((x - x[i]) ** 2, axis=1)
+            noise = row <= NOISE_FACTOR * EPS * (sq_norms[i] + sq_norms)
+            row[noise & (row < np.inf)] = 0.0  # numerical zero
+            d[i] = np.sqrt(row) if distance == "l2" else row
+            d[i, i] = 0.0
     return d
+
+
+def _finite(embeddings, d):
+    """Whether the batch obeys the finite rule: finite embeddings and distances."""
+    return bool(np.all(np.isfinite(np.asarray(embeddings, np.float64))) and np.all(np.isfinite(d)))
 
 
 def _labels(labels, size):
@@ -91,7 +112,11 @@ def semi_hard_choice(labels, embeddings, distance="squared_l2"):
 def semi_hard_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
     """Mean over positive pairs of ``[margin + d(a, p) - d(a, n)]_+`` with ``n`` the semi-hard
     choice (``d(a, n) = 0`` when ``a`` has no negative); ``0.0`` without positive pairs."""
+    _check_margin(margin)
     d = pairwise_distances(embeddings, distance)
+    _labels(labels, len(d))
+    if not _finite(embeddings, d):
+        return math.nan
     terms = []
     for (a, p), n in semi_hard_choice(labels, embeddings, distance).items():
         chosen = d[a, n] if n >= 0 else 0.0
@@ -102,9 +127,12 @@ def semi_hard_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
 def hard_loss(labels, embeddings, margin=1.0, soft=False, distance="l2"):
     """Batch-hard loss, mean over all anchors of ``[margin + hp - hn]_+`` (``softplus(hp - hn)``
     if ``soft``): ``hp`` = farthest positive (0 if none), ``hn`` = nearest negative (the largest
-    ``d(a, j)`` over all ``j`` if ``a`` has no negative)."""
+    ``d(a, j)`` over all ``j`` if ``a`` has no negative); ``0.0`` for an empty batch."""
+    _check_margin(margin)
     d = pairwise_distances(embeddings, distance)
     y = _labels(labels, len(d))
+    if not _finite(embeddings, d):
+        return math.nan
     per_anchor = []
     for a in range(len(d)):
         hp, hn = 0.0, max(d[a])
@@ -118,14 +146,18 @@ def hard_loss(labels, embeddings, margin=1.0, soft=False, distance="l2"):
             per_anchor.append(max(gap, 0.0) + math.log1p(math.exp(-abs(gap))))  # softplus
         else:
             per_anchor.append(max(margin + gap, 0.0))
-    return float(np.mean(per_anchor))
+    return float(np.mean(per_anchor)) if per_anchor else 0.0
 
 
 def batch_all_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
     """``(loss, fraction)``: mean of ``[margin + d(a, p) - d(a, n)]_+`` over the triplets where it
-    is positive (0 if none), and the fraction of valid triplets that are positive (0 if none)."""
+    is positive (0 if none), and the fraction of valid triplets that are positive (0 if none);
+    ``(nan, nan)`` for a non-finite batch."""
+    _check_margin(margin)
     d = pairwise_distances(embeddings, distance)
     y = _labels(labels, len(d))
+    if not _finite(embeddings, d):
+        return math.nan, math.nan
     active, n_valid = [], 0
     for a in range(len(d)):
         for p in range(len(d)):

@@ -114,3 +114,17 @@ def test_inside_tf_function_with_unknown_batch():
                      input_signature=[tf.TensorSpec([None, 3], tf.float32)])
     x = np.array([[0, 0, 0], [1, 2, 2], [0, 0, 0]], np.float32)
     np.testing.assert_allclose(fn(x).numpy(), [[0, 3, 0], [3, 0, 3], [0, 3, 0]], atol=1e-6)
+
+
+@pytest.mark.parametrize("distance", ["squared_l2", "l2"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_overflowing_distance_stays_inf_instead_of_passing_for_zero(distance, dtype):
+    # ||x_1||^2 overflows: the rounding tolerance 8 eps (||a||^2 + ||b||^2) overflows with it,
+    # and inf <= inf would have made the point 0 away from everything
+    huge = 1e20 if dtype == np.float32 else 1e160
+    x = np.array([[0.0, 1.0], [huge, 0.0], [1.0, 1.0]], dtype)
+    d = pairwise_distances(x, distance).numpy()
+    assert np.all(d[1, [0, 2]] == np.inf) and np.all(d[[0, 2], 1] == np.inf)
+    assert d[0, 2] == 1.0 and np.all(np.diag(d) == 0.0)
+    if dtype == np.float64:  # the reference computes in float64, where 1e20 does not overflow
+        np.testing.assert_array_equal(d, reference.pairwise_distances(x, distance))

@@ -1,6 +1,7 @@
 """Tests for helpers.reference: hand-computed values for every branch of each definition."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -45,7 +46,8 @@ def test_semi_hard_loss_by_hand():
     # single class: chosen distance 0, loss = mean [margin + d_ap]+ over the 6 ordered pairs
     x = [[0.0], [1.0], [3.0]]
     assert R.semi_hard_loss([1, 1, 1], x, margin=1.0) == pytest.approx((2 + 10 + 5) / 3)
-    assert R.semi_hard_loss([1, 1, 1], x, margin=-5.0) == pytest.approx(4 / 3)
+    # margin 1: terms [1+4-9]+ = 0, [1+4-1]+ = 4, 4, 0 -> the hinge clips two of the four
+    assert R.semi_hard_loss(LINE_Y, LINE_X, margin=1.0) == pytest.approx(2.0)
     assert R.semi_hard_loss([0, 1, 2], x) == 0.0  # no positive pair
 
 
@@ -66,7 +68,9 @@ def test_batch_all_loss_by_hand():
     # l2, margin 0.5: 1.5 -2.5 | 1.5 -0.5 | 3.5 3.5 | -0.5 1.5 -> 5 active of 8, sum 11.5
     loss, fraction = R.batch_all_loss(y, x, margin=0.5, distance="l2")
     assert loss == pytest.approx(11.5 / 5) and fraction == pytest.approx(5 / 8)
-    assert R.batch_all_loss(y, x, margin=-10.0, distance="l2") == (0.0, 0.0)
+    # classes 10 apart, spread 0.1: every triplet is inactive
+    far = [[0.0], [0.1], [10.0], [10.1]]
+    assert R.batch_all_loss(y, far, margin=0.5, distance="l2") == (0.0, 0.0)
     assert R.batch_all_loss([0, 0, 0, 0], x, distance="l2") == (0.0, 0.0)
 
 
@@ -77,3 +81,51 @@ def test_reference_validation():
         R.pairwise_distances([0.0, 1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="3 labels for 4"):
         R.semi_hard_loss([0, 0, 1], LINE_X)
+
+
+# ----------------------------------------------------------------------------- edge-case rules
+def test_reference_empty_batch_is_zero_not_nan():
+    for k in (0, 1, 3):
+        x = np.zeros((0, k))
+        for distance in ("squared_l2", "l2", "angular"):
+            assert R.pairwise_distances(x, distance).shape == (0, 0)
+            assert R.semi_hard_loss([], x, distance=distance) == 0.0
+            assert R.hard_loss([], x, distance=distance) == 0.0
+            assert R.hard_loss([], x, soft=True, distance=distance) == 0.0
+            assert R.batch_all_loss([], x, distance=distance) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_reference_non_finite_embedding_gives_nan_not_a_number(value):
+    for x, y in [(np.array(LINE_X), LINE_Y), (np.array([[1.0, 2.0]]), [0])]:  # B = 4 and B = 1
+        x = x.copy()
+        x[-1, 0] = value
+        for distance in ("squared_l2", "l2", "angular"):
+            assert math.isnan(R.semi_hard_loss(y, x, distance=distance))
+            assert math.isnan(R.hard_loss(y, x, distance=distance))
+            assert math.isnan(R.hard_loss(y, x, soft=True, distance=distance))
+            assert all(math.isnan(v) for v in R.batch_all_loss(y, x, distance=distance))
+
+
+def test_reference_overflowing_distance_stays_inf_and_gives_nan():
+    x = np.array([[0.0], [1e200], [1.0], [2.0]])  # finite, but (1e200)^2 overflows float64
+    d = R.pairwise_distances(x, "squared_l2")
+    assert d[0, 1] == np.inf and d[1, 0] == np.inf  # not taken for rounding noise (-> 0)
+    assert math.isnan(R.semi_hard_loss(LINE_Y, x))
+    assert math.isnan(R.hard_loss(LINE_Y, x, distance="squared_l2"))
+    assert math.isnan(R.batch_all_loss(LINE_Y, x)[0])
+
+
+@pytest.mark.parametrize("margin, shown", [(0.0, "0.0"), (0, "0"), (-1.0, "-1.0"),
+                                           (math.inf, "inf"), (math.nan, "nan"),
+                                           (np.float32(-0.5), "-0.5"), (None, "None"),
+                                           ("1", "1")])
+def test_reference_rejects_margin_that_is_not_finite_and_positive(margin, shown):
+    message = "margin must be a finite number > 0; got margin=" + re.escape(shown)
+    with pytest.raises(ValueError, match=message):
+        R.semi_hard_loss(LINE_Y, LINE_X, margin=margin)
+    for soft in (False, True):  # checked even where unused
+        with pytest.raises(ValueError, match=message):
+            R.hard_loss(LINE_Y, LINE_X, margin=margin, soft=soft)
+    with pytest.raises(ValueError, match=message):
+        R.batch_all_loss(LINE_Y, LINE_X, margin=margin)
