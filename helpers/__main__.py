@@ -258,15 +258,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    status = main()
-    if status == 130:
-        # Once a KeyboardInterrupt has passed through exec() of a string (dataclasses and named
-        # tuples do that while modules import), CPython re-raises SIGINT at exit and the status
-        # becomes -2 whatever main returned: flush and end now, with the status promised.
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(130)
-    sys.exit(status)
+    from helpers._quiet import exit_with
+
+    exit_with(main())

@@ -91,3 +91,18 @@ def import_tensorflow_quietly() -> None:
                 os.close(saved)
             captured.seek(0)
             echo_without_banner(captured.read())
+
+
+def exit_with(status: int) -> None:
+    """``sys.exit(status)``; for 130 (an interruption) flush and end at once. Under ``python -m``,
+    once a KeyboardInterrupt has passed through exec() or eval() of a string (dataclasses and named
+    tuples run those at import), CPython ends the process by SIGINT at exit whatever we return,
+    caught or not (status -2): ending now keeps the status promised."""
+    if status == 130:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(130)
+    sys.exit(status)

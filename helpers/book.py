@@ -53,19 +53,9 @@ if __name__ == "__main__":
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted: nothing ran", file=sys.stderr)
         status = 130
-    if status == 130:
-        # Under ``python -m``, once a KeyboardInterrupt has passed through exec() or eval() of a
-        # string (dataclasses and namedtuples run those at import), CPython ends the process by
-        # SIGINT at exit whatever we return, caught or not: end now, with the status promised.
-        import os
+    from helpers._quiet import exit_with
 
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(130)
-    sys.exit(status)
+    exit_with(status)
 
 import argparse
 import os

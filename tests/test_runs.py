@@ -27,17 +27,6 @@ BASE = dict(epochs=2, batch_size=48, learning_rate=1e-3, margin=1.0, distance="s
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """240 synthetic 'digits': each class a fixed random blob pattern plus noise."""
-    rng = np.random.default_rng(0)
-    protos = rng.random((6, 28, 28, 1)) < 0.15
-    y = np.repeat(np.arange(6), 40)
-    x = np.clip(protos[y] * 0.9 + rng.random((240, 28, 28, 1)) * 0.3, 0, 1).astype(np.float32)
-    order = rng.permutation(len(y))
-    return x[order], y[order]
-
-
-@pytest.fixture(scope="module")
 def finished(tiny, tmp_path_factory):
     """A run folder holding a finished 2-epoch run of BASE."""
     out = tmp_path_factory.mktemp("finished")

@@ -20,17 +20,6 @@ from helpers.training import (  # noqa: E402
 )
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    """240 synthetic 'digits': each class a fixed random blob pattern plus noise."""
-    rng = np.random.default_rng(0)
-    protos = rng.random((6, 28, 28, 1)) < 0.15
-    y = np.repeat(np.arange(6), 40)
-    x = np.clip(protos[y] * 0.9 + rng.random((240, 28, 28, 1)) * 0.3, 0, 1).astype(np.float32)
-    order = rng.permutation(len(y))
-    return x[order], y[order]
-
-
 # ----------------------------------------------------------------------------- the pipeline
 def test_shuffled_batches_cover_every_image_once_per_pass(tiny):
     x, y = tiny
