@@ -87,13 +87,17 @@ class MnistData:
     description: str
     held_out: str = "test"
 
-    def limit(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "MnistData":
-        """A stratified subset with at most ``train`` / ``test`` images (``None`` keeps all)."""
+    def limit(self, train: int | None = None, test: int | None = None, seed: int = 0, *,
+              why: str = "") -> "MnistData":
+        """A stratified subset with at most ``train`` / ``test`` images (``None`` keeps all);
+        ``why`` (e.g. "the reader profile's limit") is added to the description."""
         xtr, ytr = _stratified_take(self.x_train, self.y_train, train, seed)
         xte, yte = _stratified_take(self.x_test, self.y_test, test, seed + 1)
         if len(ytr) == len(self.y_train) and len(yte) == len(self.y_test):
             return self
         desc = f"{self.description}; using {len(ytr):,} train / {len(yte):,} test"
+        if why:
+            desc += f" ({why})"
         return replace(self, x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, description=desc)
 
     def validation_split(self, fraction: float = VALIDATION_FRACTION,
@@ -456,10 +460,20 @@ def load_mnist(source: str | os.PathLike = "auto", *, verbose: bool = True) -> M
 
 def load_course_data(source: str | os.PathLike = "auto", profile: Profile | None = None,
                      *, verbose: bool = True) -> MnistData:
-    """``load_mnist`` cut to the active profile's limits (the quick profile uses fewer images)."""
+    """``load_mnist`` cut to the active profile's limits (``helpers.config``: the reader profile
+    keeps at most 4,000 / 1,000 images, the quick one 2,000 / 500, the full one all); when a limit
+    cuts the data, the description says so and, with ``verbose``, one printed line does too."""
     profile = profile or get_profile()  # the environment's profile, looked up now
     data = load_mnist(source, verbose=verbose)
-    return data.limit(profile.train_limit, profile.test_limit)
+    why = f"the {profile.name} profile's limit"
+    if profile.name == "reader":
+        why += "; TRIPLET_COURSE_PROFILE=full uses every image"
+    limited = data.limit(profile.train_limit, profile.test_limit, why=why)
+    if verbose and limited is not data and profile.name != "quick":
+        print(f"{profile.name} profile: using {len(limited.y_train):,} of {len(data.y_train):,} training "
+              f"and {len(limited.y_test):,} of {len(data.y_test):,} test images (a stratified draw), "
+              f"so the chapter takes the same time on any source; TRIPLET_COURSE_PROFILE=full uses all")
+    return limited
 
 
 def pk_batch_indices(labels, p: int, k: int, *, seed: int = 0):

@@ -350,7 +350,7 @@ def test_a_bad_profile_is_one_line_for_the_commands_that_run_chapters(tmp_path):
     for command in (["check"], ["run", "--into", tmp_path / "out"], ["refresh"]):
         run = book_cli("--manifest", manifest, *command, env=env)
         assert run.stderr == ("error: TRIPLET_COURSE_PROFILE='bogus' is not a profile; "
-                              "choose one of reader, quick\n") and run.returncode == 2, run.stderr[-3000:]
+                              "choose one of reader, quick, full\n") and run.returncode == 2, run.stderr[-3000:]
         assert "[1/" not in run.stdout
     listed = book_cli("--manifest", manifest, "list", env=env)
     assert listed.returncode == 0 and listed.stdout.strip() == str(tmp_path / "chapters" / "00_a.py"), \

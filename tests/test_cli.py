@@ -267,7 +267,7 @@ def test_unknown_profile_is_one_line_not_a_traceback(argv, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "error: TRIPLET_COURSE_PROFILE='bogus' is not a profile; choose one of reader, quick"]
+        "error: TRIPLET_COURSE_PROFILE='bogus' is not a profile; choose one of reader, quick, full"]
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])

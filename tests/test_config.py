@@ -12,7 +12,7 @@ from helpers import config
 from helpers.config import PROFILE_ENV, ProfileError, get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-BOGUS = "TRIPLET_COURSE_PROFILE='bogus' is not a profile; choose one of reader, quick"
+BOGUS = "TRIPLET_COURSE_PROFILE='bogus' is not a profile; choose one of reader, quick, full"
 
 
 def run_python(code, profile):
@@ -82,7 +82,7 @@ def test_the_message_stays_one_line_whatever_the_variable_holds(monkeypatch):
 
 
 def test_an_explicit_name_that_is_no_profile_says_so():
-    with pytest.raises(ProfileError, match=r"^'fast' is not a profile; choose one of reader, quick$"):
+    with pytest.raises(ProfileError, match=r"^'fast' is not a profile; choose one of reader, quick, full$"):
         get_profile("fast")
 
 
@@ -92,3 +92,13 @@ def test_other_missing_attributes_are_still_attribute_errors():
     with pytest.raises(AttributeError, match="has no attribute 'PROFILES_'"):
         config.PROFILES_  # noqa: B018
     assert "PROFILE" in dir(config) and "PROFILE" in dir(helpers)
+
+
+def test_each_profile_has_its_limits_and_picks():
+    reader, quick, full = (get_profile(n) for n in ("reader", "quick", "full"))
+    assert (reader.train_limit, reader.test_limit) == (config.READER_TRAIN_LIMIT, config.READER_TEST_LIMIT)
+    assert (quick.train_limit, quick.test_limit) == (2000, 500)
+    assert (full.train_limit, full.test_limit) == (None, None)
+    assert [p.pick(reader=25, quick=3) for p in (reader, quick, full)] == [25, 3, 25]
+    assert [p.pick(reader=25, quick=3, full=50) for p in (reader, quick, full)] == [25, 3, 50]
+    assert not full.quick and quick.quick
