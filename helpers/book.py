@@ -191,6 +191,7 @@ def _command(argv: list[str] | None) -> None:
         from helpers.config import get_profile
 
         get_profile()  # a bad TRIPLET_COURSE_PROFILE fails here, not in the first cell of every chapter
+        _absolute_data_path()
     if args.command == "lab-settings":
         print(f"JupyterLab settings written to {relative(install_lab_settings())}")
         return
@@ -217,6 +218,17 @@ def _command(argv: list[str] | None) -> None:
 
         index = render_book(book, args.output, notebooks=args.notebooks)
         print(f"book written to {relative(index)}")
+
+
+def _absolute_data_path() -> None:
+    """Chapters run from chapters/: a relative ``TRIPLET_COURSE_DATA`` path (``_build/mnist_standin``)
+    is made absolute here, against the folder the command was started in, so kernels find it."""
+    from helpers.config import DATA_ENV
+
+    value = os.environ.get(DATA_ENV, "").strip()
+    if value and value.lower() not in ("auto", "keras", "offline") and not os.path.isabs(value) \
+            and os.path.exists(value):
+        os.environ[DATA_ENV] = os.path.abspath(value)
 
 
 def _say(line: str) -> None:

@@ -87,3 +87,19 @@ def test_command_line_writes_the_folder_and_refuses_bad_counts(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "helpers.standin", str(tmp_path / "t"), "--train", "0"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--train and --test must be at least 1" in bad.stderr
+
+
+def test_course_runner_makes_a_relative_data_folder_absolute_for_the_chapters(tmp_path, monkeypatch):
+    """Chapters run from chapters/: `TRIPLET_COURSE_DATA=_build/mnist_standin make course` must
+    still find the folder the user named from the repository root."""
+    from helpers import book
+
+    (tmp_path / "_build" / "mnist_standin").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPLET_COURSE_DATA", "_build/mnist_standin")
+    book._absolute_data_path()
+    assert os.environ["TRIPLET_COURSE_DATA"] == str(tmp_path / "_build" / "mnist_standin")
+    for kept in ("offline", "keras", "auto", "no/such/folder"):
+        monkeypatch.setenv("TRIPLET_COURSE_DATA", kept)
+        book._absolute_data_path()
+        assert os.environ["TRIPLET_COURSE_DATA"] == kept
