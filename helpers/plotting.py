@@ -2,6 +2,13 @@
 
 Every figure colours the ten digit classes the same way (``CLASS_COLORS``), has a title and
 labelled axes, and returns the matplotlib ``Figure`` so a chapter can save or tweak it.
+
+A colour means one thing in the whole course. Digits wear ``CLASS_COLORS``; the kinds of negative
+(chapters 1 and 2) wear ``HARDNESS_COLORS`` and the nearest-neighbour outcomes (chapter 5)
+``OUTCOME_COLORS``, chosen from colour-blind-safe sets, away from every digit colour, and each
+paired with a second cue (a marker shape, a frame width and a ✗) so that no meaning rests on hue
+alone. tests/test_plotting.py checks the distances, also under simulated protanopia and
+deuteranopia.
 """
 
 from __future__ import annotations
@@ -17,6 +24,20 @@ CLASS_COLORS = tuple(colormaps["tab10"](i) for i in range(10))
 def class_color(label: int):
     """The colour of digit ``label`` in every figure of the course."""
     return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
+
+
+#: The three kinds of negative of an anchor–positive pair (chapter 1's table), darkest the
+#: hardest: Paul Tol's wine, Okabe–Ito's orange and Tol's pale grey. They differ in lightness as
+#: well as hue, so they stay apart under any colour-vision deficiency; none is near a digit colour.
+HARDNESS_COLORS = {"hard": "#882255", "semi-hard": "#E69F00", "easy": "#DDDDDD"}
+#: The second cue for the kinds of negative: a marker shape each.
+HARDNESS_MARKERS = {"hard": "X", "semi-hard": "o", "easy": "s"}
+#: A retrieved neighbour of the query's class (right) or of another class (wrong): Okabe–Ito's
+#: bluish green and black, not a red against a green; a wrong one also gets a thick frame and a ✗.
+OUTCOME_COLORS = {"right": "#009E73", "wrong": "#000000"}
+#: The second cue for the outcomes: the frame's line width (points) and a mark after the label.
+OUTCOME_FRAME_WIDTHS = {"right": 1.0, "wrong": 4.0}
+OUTCOME_MARKS = {"right": "", "wrong": " ✗"}
 
 
 def plot_digit_grid(images, labels, *, per_class: int = 8, title: str = "MNIST digits",
@@ -81,10 +102,6 @@ def plot_class_counts(splits: dict, *, title: str = "Images per class"):
 
 # ----------------------------------------------------------------------------- chapter 5 figures
 # Added in chapter 5 "PCA and embedding analysis" (and used for the training curves of chapter 4).
-
-#: Frame colour of a wrong neighbour in ``plot_neighbour_gallery`` (pure red, unlike tab10's red).
-MISTAKE_COLOR = (1.0, 0.0, 0.0, 1.0)
-
 
 def _scatter_classes(ax, points, labels, *, size=6):
     for cls in np.unique(labels):
@@ -217,7 +234,9 @@ def plot_distance_histograms(embeddings, labels, *, squared: bool = False, margi
 
 def plot_neighbour_gallery(query_images, query_labels, gallery_images, gallery_labels, neighbour_idx,
                            *, max_queries: int = 8, title: str = "Nearest neighbours"):
-    """One row per query: the query, then its neighbours nearest first; wrong ones framed red.
+    """One row per query: the query (framed in its digit's colour), then its neighbours nearest
+    first, framed in ``OUTCOME_COLORS``: a wrong one (another class) thick and black, its label
+    marked ✗; a right one thin and green.
 
     Args:
         query_images, gallery_images: ``(N, 28, 28[, 1])`` pixels in [0, 1].
@@ -244,14 +263,17 @@ def plot_neighbour_gallery(query_images, query_labels, gallery_images, gallery_l
             ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            frame, width = (class_color(label), 2) if correct is None else \
-                ((0.6, 0.6, 0.6, 1.0), 1) if correct else (MISTAKE_COLOR, 4)
-            mistakes += correct is False
+            outcome = None if correct is None else "right" if correct else "wrong"
+            frame, width = (class_color(label), 2) if outcome is None else \
+                (OUTCOME_COLORS[outcome], OUTCOME_FRAME_WIDTHS[outcome])
+            mistakes += outcome == "wrong"
             for spine in ax.spines.values():
                 spine.set_color(frame)
                 spine.set_linewidth(width)
-            ax.set_title(("query " if c == 0 else "") + str(label), fontsize=8, color=class_color(label))
-    fig.suptitle(f"{title} — {mistakes} wrong neighbour{'s' if mistakes != 1 else ''} (red frames)")
+            ax.set_title(("query " if c == 0 else "") + str(label) + OUTCOME_MARKS.get(outcome, ""),
+                         fontsize=8, color=class_color(label))
+    fig.suptitle(f"{title} — {mistakes} wrong neighbour{'s' if mistakes != 1 else ''} "
+                 f"(thick black frames, ✗)")
     fig.supxlabel("query, then its neighbours (nearest first)")
     fig.supylabel("queries")
     fig.tight_layout()

@@ -3,7 +3,8 @@
 ``draw_mining_scene``
     One anchor, one positive and their negatives in the plane: FaceNet's semi-hard band
     ``d(a, p) < d(a, n) < d(a, p) + margin`` drawn as a ring around the anchor, each negative
-    coloured by its kind (``NEGATIVE_KIND_COLORS``), optional markers for chosen negatives.
+    coloured and shaped by its kind (``helpers.plotting.HARDNESS_COLORS`` and
+    ``HARDNESS_MARKERS``), optional rings for chosen negatives.
 ``plot_toy_batch``
     A small labelled 2-D batch, every point numbered and coloured by its digit class.
 ``draw_model_graph``
@@ -20,11 +21,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
-from helpers.plotting import class_color
-
-#: The three kinds of negative and the colour each wears in every figure ("semi-hard" is FaceNet's
-#: word; "hard" and "easy", bounded as in chapter 1's table, are the course's names).
-NEGATIVE_KIND_COLORS = {"hard": "#c0392b", "semi-hard": "#e69f00", "easy": "#9e9e9e"}
+from helpers.plotting import HARDNESS_COLORS, HARDNESS_MARKERS, class_color
 
 
 def _radius(d: float, distance: str) -> float:
@@ -38,12 +35,12 @@ def _radius(d: float, distance: str) -> float:
 def draw_mining_scene(ax, anchor, positive, negatives, kinds, margin: float, *,
                       distance: str = "squared_l2", chosen: dict | None = None,
                       anchor_class: int = 0, title: str = "", legend: bool = True):
-    """Draw anchor, positive, the margin band and the negatives coloured by kind.
+    """Draw anchor, positive, the margin band and the negatives coloured and shaped by kind.
 
     Args:
         ax: matplotlib axes.
         anchor, positive: 2-D points; negatives: ``(M, 2)`` points.
-        kinds: ``M`` strings, keys of ``NEGATIVE_KIND_COLORS``.
+        kinds: ``M`` strings, keys of ``HARDNESS_COLORS``.
         margin: the margin, in the units of ``distance``.
         chosen: ``{legend label: (negative index, marker)}`` to ring the negatives a rule picks.
         anchor_class: the digit class whose colour the anchor and positive wear.
@@ -54,17 +51,17 @@ def draw_mining_scene(ax, anchor, positive, negatives, kinds, margin: float, *,
     if distance == "l2":
         d_ap = float(np.sqrt(d_ap))
     inner, outer = _radius(d_ap, distance), _radius(d_ap + margin, distance)
-    ax.add_patch(Circle(anchor, outer, color=NEGATIVE_KIND_COLORS["semi-hard"], alpha=0.15, lw=0))
+    ax.add_patch(Circle(anchor, outer, color=HARDNESS_COLORS["semi-hard"], alpha=0.15, lw=0))
     ax.add_patch(Circle(anchor, inner, color="white", lw=0))
     ax.add_patch(Circle(anchor, inner, fill=False, ls="--", color="black", lw=1,
                         label="d(a, n) = d(a, p)"))
     ax.add_patch(Circle(anchor, outer, fill=False, ls=":", color="black", lw=1.2,
                         label="d(a, n) = d(a, p) + margin"))
-    for kind, colour in NEGATIVE_KIND_COLORS.items():
+    for kind, colour in HARDNESS_COLORS.items():
         mask = np.array([k == kind for k in kinds], dtype=bool)
         if mask.any():
-            ax.scatter(*negatives[mask].T, s=36, color=colour, edgecolor="black", linewidth=0.4,
-                       label=f"{kind} negative", zorder=3)
+            ax.scatter(*negatives[mask].T, s=40, color=colour, marker=HARDNESS_MARKERS[kind],
+                       edgecolor="black", linewidth=0.5, label=f"{kind} negative", zorder=3)
     colour = class_color(anchor_class)
     ax.scatter(*anchor, s=160, marker="*", color=colour, edgecolor="black", zorder=4, label="anchor a")
     ax.scatter(*positive, s=80, marker="D", color=colour, edgecolor="black", zorder=4,

@@ -1,4 +1,6 @@
-"""Tests of the chapter 5 figures added to helpers.plotting: they build, are titled and labelled."""
+"""Tests of helpers.plotting: the chapter 5 figures build, are titled and labelled; the palettes
+for kinds of negative and neighbour outcomes stay apart, also under simulated colour blindness,
+and away from the digit colours."""
 
 import matplotlib
 
@@ -9,10 +11,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.evaluation import nearest_neighbours  # noqa: E402
+from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
+
 from helpers.plotting import (  # noqa: E402
-    CLASS_COLORS, MISTAKE_COLOR, pair_distances, plot_distance_histograms, plot_loss_curves,
-    plot_neighbour_gallery, plot_pca_before_after,
+    CLASS_COLORS, HARDNESS_COLORS, HARDNESS_MARKERS, OUTCOME_COLORS, OUTCOME_FRAME_WIDTHS,
+    pair_distances, plot_distance_histograms, plot_loss_curves, plot_neighbour_gallery,
+    plot_pca_before_after,
 )
+from helpers.theory_plots import draw_mining_scene  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -96,15 +102,122 @@ def test_distance_histograms_into_given_axes(blobs):
     assert not right.lines  # no margin given, no line
 
 
-def test_neighbour_gallery_marks_mistakes_red(blobs):
+def test_neighbour_gallery_marks_mistakes(blobs):
     emb, labels, images = blobs
     idx = nearest_neighbours(emb[:5], emb[5:], k=3)
     idx[0, 1] = np.flatnonzero(labels[5:] != labels[0])[0]  # force one mistake
     fig = plot_neighbour_gallery(images[:5], labels[:5], images[5:], labels[5:], idx)
     assert fig._suptitle.get_text() and fig._supxlabel.get_text() and fig._supylabel.get_text()
-    red = [ax for ax in fig.axes if tuple(ax.spines["top"].get_edgecolor()) == MISTAKE_COLOR]
+    wrong_colour, right_colour = to_rgba(OUTCOME_COLORS["wrong"]), to_rgba(OUTCOME_COLORS["right"])
+    framed = {"wrong": [], "right": []}
+    for ax in fig.axes:
+        for outcome, colour in (("wrong", wrong_colour), ("right", right_colour)):
+            if tuple(ax.spines["top"].get_edgecolor()) == colour:
+                framed[outcome].append(ax)
     wrong = int((labels[5:][idx] != labels[:5, None]).sum())
-    assert len(red) == wrong >= 1
+    assert len(framed["wrong"]) == wrong >= 1
+    assert len(framed["right"]) == idx.size - wrong
+    # Not by colour alone: a wrong neighbour's frame is thicker and its label carries a ✗.
+    assert all(ax.spines["top"].get_linewidth() == OUTCOME_FRAME_WIDTHS["wrong"] for ax in framed["wrong"])
+    assert all(ax.spines["top"].get_linewidth() == OUTCOME_FRAME_WIDTHS["right"] for ax in framed["right"])
+    assert OUTCOME_FRAME_WIDTHS["wrong"] >= 2 * OUTCOME_FRAME_WIDTHS["right"]
+    assert all(ax.get_title().endswith("✗") for ax in framed["wrong"])
+    assert not any("✗" in ax.get_title() for ax in framed["right"])
     assert f"{wrong} wrong" in fig._suptitle.get_text()
     with pytest.raises(ValueError, match="shapes"):
         plot_neighbour_gallery(images[:5], labels[:5], images[5:], labels[5:], idx[:3])
+
+
+def test_mining_scene_colours_and_shapes_negatives_by_kind():
+    fig, ax = plt.subplots()
+    negatives = np.array([[0.5, 0.0], [1.2, 0.0], [3.0, 0.0], [0.0, -3.0]])
+    kinds = ["hard", "semi-hard", "easy", "easy"]
+    draw_mining_scene(ax, (0, 0), (1, 0), negatives, kinds, margin=1.0, anchor_class=3)
+    by_label = {c.get_label(): c for c in ax.collections}
+    for kind in HARDNESS_COLORS:
+        points = by_label[f"{kind} negative"]
+        assert tuple(points.get_facecolor()[0]) == to_rgba(HARDNESS_COLORS[kind])
+        assert len(points.get_offsets()) == kinds.count(kind)
+    shapes = {kind: by_label[f"{kind} negative"].get_paths()[0].vertices.shape for kind in HARDNESS_COLORS}
+    assert len(set(HARDNESS_MARKERS.values())) == 3 and len(set(shapes.values())) == 3  # three shapes
+
+
+# ---------------------------------------------------------------- palettes under colour blindness
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color
+# vision deficiency", IEEE TVCG 15(6): the matrices for severity 1.0, applied to linear sRGB.
+MACHADO_2009 = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
+                            [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
+                              [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+}
+VISIONS = (None, "protanopia", "deuteranopia")
+#: Two colours of one palette differ by at least this CIELAB distance (ΔE*ab, 1976; about 2.3 is
+#: a just-noticeable difference) in normal vision and under each simulated deficiency.
+MIN_WITHIN_PALETTE = 40.0
+#: A meaning's colour differs from every digit colour by at least this much (normal vision).
+MIN_FROM_DIGITS = 25.0
+
+
+def _linear(rgb):
+    rgb = np.asarray(rgb, dtype=float)
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def lab(colour, vision=None):
+    """CIELAB (D65) of a matplotlib colour as seen with ``vision`` (None: normal)."""
+    rgb = _linear(to_rgb(colour))
+    if vision is not None:
+        rgb = np.clip(MACHADO_2009[vision] @ rgb, 0.0, 1.0)
+    xyz = np.array([[0.4124564, 0.3575761, 0.1804375],
+                    [0.2126729, 0.7151522, 0.0721750],
+                    [0.0193339, 0.1191920, 0.9503041]]) @ rgb / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def delta_e(a, b, vision=None) -> float:
+    return float(np.linalg.norm(lab(a, vision) - lab(b, vision)))
+
+
+def test_the_simulation_reproduces_known_facts():
+    """White stays white; black, white and greys are unchanged; tab10's red and green, far apart
+    in normal vision, nearly merge for a deuteranope and come much closer for a protanope."""
+    for vision in VISIONS:
+        for grey in ("#000000", "#777777", "#ffffff"):
+            assert delta_e(grey, grey, vision) == 0 and np.allclose(lab(grey, vision), lab(grey), atol=1e-3)
+    red, green = CLASS_COLORS[3], CLASS_COLORS[2]
+    assert delta_e(red, green) > 100
+    assert delta_e(red, green, "deuteranopia") < 10
+    assert delta_e(red, green, "protanopia") < 40
+    assert np.allclose(lab("#ffffff"), [100, 0, 0], atol=1e-3)
+
+
+@pytest.mark.parametrize("palette", [HARDNESS_COLORS, OUTCOME_COLORS], ids=["hardness", "outcome"])
+@pytest.mark.parametrize("vision", VISIONS, ids=["normal", "protanopia", "deuteranopia"])
+def test_palette_stays_distinguishable(palette, vision):
+    names = list(palette)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            distance = delta_e(palette[a], palette[b], vision)
+            assert distance >= MIN_WITHIN_PALETTE, f"{a} vs {b} ({vision or 'normal'}): ΔE {distance:.1f}"
+
+
+def test_meanings_have_their_own_colours():
+    """'wrong' is no digit colour (for any reader: the gallery frames queries in their digit's
+    colour); no hardness or outcome colour is near a digit colour; no colour means two things."""
+    for vision in VISIONS:
+        nearest = min(delta_e(OUTCOME_COLORS["wrong"], digit, vision) for digit in CLASS_COLORS)
+        assert nearest >= MIN_FROM_DIGITS, (vision, nearest)
+    assert to_rgb(OUTCOME_COLORS["wrong"]) not in {to_rgb(c) for c in CLASS_COLORS}
+    meanings = {**{f"{k} negative": c for k, c in HARDNESS_COLORS.items()},
+                **{f"{k} neighbour": c for k, c in OUTCOME_COLORS.items()}}
+    for name, colour in meanings.items():
+        nearest = min(delta_e(colour, digit) for digit in CLASS_COLORS)
+        assert nearest >= MIN_FROM_DIGITS, f"{name} {colour}: ΔE {nearest:.1f} from a digit colour"
+    names = list(meanings)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert delta_e(meanings[a], meanings[b]) >= MIN_FROM_DIGITS, (a, b)
