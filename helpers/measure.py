@@ -1,10 +1,23 @@
-"""Peak memory of one semi-hard loss step, measured in a fresh process (chapter 2 introduces it).
+"""Time and peak memory of one semi-hard loss step; memory in a fresh process (chapter 2 introduces it).
 
-Linux reports a process's peak resident memory as ``VmHWM`` in ``/proc/self/status``. It is a
-high-water mark: memory that an earlier call freed often stays with the process (allocator caches,
-pages not yet handed back), so a later, smaller peak in the same process is invisible, and a
-measurement there depends on what ran before. This module therefore measures each configuration
-(method, batch size) in its own new Python process, which
+Chapter 2 measures one forward + backward pass of :func:`helpers.losses.semi_hard_triplet_loss`
+inside a ``tf.function``, on random 64-d float32 embeddings with 10 classes, for both methods
+(``"tile"``, O(B³) memory; ``"sort"``, O(B²)), with one call each::
+
+    seconds = time_here({"tile": [32, 64, 128], "sort": [32, 64, 128]})   # in this process
+    growth = peak_growths({"tile": [256], "sort": [256]})                 # one fresh process each
+    print(scaling_table(seconds, growth))
+
+**Time** is measured in the calling process (a notebook's kernel): for each size, one warm-up pass
+(the first call also traces), then the median of ``repeats`` passes. Time has no memory of earlier
+calls, so measuring it in the kernel is fair.
+
+**Memory** needs more care. Linux reports a process's peak resident memory as ``VmHWM`` in
+``/proc/self/status``. It is a high-water mark: memory that an earlier call freed often stays with
+the process (allocator caches, pages not yet handed back), so a later, smaller peak in the same
+process is invisible, and a measurement there depends on what ran before — in a kernel that has
+just run the timing passes, say. This module therefore measures each configuration (method, batch
+size) in its own new Python process, which
 
 1. imports TensorFlow and builds one forward + backward pass of
    :func:`helpers.losses.semi_hard_triplet_loss` as a ``tf.function``;
@@ -14,8 +27,13 @@ measurement there depends on what ran before. This module therefore measures eac
    records ``VmRSS``;
 5. runs one forward + backward pass at ``B`` and reports ``VmHWM`` minus that ``VmRSS``.
 
-Elsewhere than Linux (no ``/proc/self/clear_refs``) the memory is ``None``. Optionally the process
-also times ``repeats`` further passes (median); ``benchmarks/loss_scaling.py`` uses that.
+Each process pays for a TensorFlow import (seconds), so chapter 2 measures memory at fewer sizes
+than time, two processes at a time (each process's peak is its own, so running them side by side
+changes no memory figure). Elsewhere than Linux (no ``/proc/self/clear_refs``) the memory is
+``None`` and :func:`peak_growths` returns an empty dict. Optionally the process also times
+``repeats`` further passes (median); ``benchmarks/loss_scaling.py`` uses that. Linux's ``proc(5)``
+manual describes ``VmHWM``, ``VmRSS`` and ``clear_refs``:
+https://man7.org/linux/man-pages/man5/proc.5.html
 
 From Python (each call starts a process, which costs one TensorFlow import)::
 
@@ -34,8 +52,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,21 +87,10 @@ def _reset_peak() -> bool:
     return True
 
 
-def measure_here(method: str, batch_size: int, *, dim: int = 64, classes: int = 10, seed: int = 0,
-                 repeats: int = 0) -> dict:
-    """Measure one configuration in *this* process (steps 1–5 of the module docstring).
-
-    Only meaningful in a process that has run nothing else of size: call it through
-    :func:`measure_fresh` (or ``python -m helpers.measure``). Returns a dict with ``method``,
-    ``batch_size``, ``peak_growth`` (bytes, or ``None``), ``rss_before`` (bytes, or ``None``) and
-    ``seconds`` (median of ``repeats`` further passes, or ``None`` when ``repeats`` is 0).
-    """
+def _step(method: str, dim: int):
+    """One forward + backward pass of the semi-hard loss as a ``tf.function``: (loss, gradient)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    import statistics
-    import time
-
-    import numpy as np
     import tensorflow as tf
 
     from helpers.losses import semi_hard_triplet_loss
@@ -93,12 +102,33 @@ def measure_here(method: str, batch_size: int, *, dim: int = 64, classes: int = 
             loss = semi_hard_triplet_loss(labels, embeddings, method=method)
         return loss, tape.gradient(loss, embeddings)
 
+    return step
+
+
+def _batch_maker(dim: int, classes: int, seed: int):
+    """``batch(b)``: random labels over ``classes`` and standard-normal ``dim``-d float32 embeddings."""
+    import numpy as np
+    import tensorflow as tf
+
     rng = np.random.default_rng(seed)
 
     def batch(b):
         return (tf.constant(rng.integers(0, classes, b), tf.int64),
                 tf.constant(rng.normal(size=(b, dim)), tf.float32))
 
+    return batch
+
+
+def measure_here(method: str, batch_size: int, *, dim: int = 64, classes: int = 10, seed: int = 0,
+                 repeats: int = 0) -> dict:
+    """Measure one configuration in *this* process (steps 1–5 of the module docstring).
+
+    Only meaningful in a process that has run nothing else of size: call it through
+    :func:`measure_fresh` (or ``python -m helpers.measure``). Returns a dict with ``method``,
+    ``batch_size``, ``peak_growth`` (bytes, or ``None``), ``rss_before`` (bytes, or ``None``) and
+    ``seconds`` (median of ``repeats`` further passes, or ``None`` when ``repeats`` is 0).
+    """
+    step, batch = _step(method, dim), _batch_maker(dim, classes, seed)
     [t.numpy() for t in step(*batch(TINY_BATCH))]  # trace, load kernels, start thread pools
     inputs = batch(batch_size)
     growth = before = None
@@ -154,6 +184,58 @@ def peak_growth(method: str, batch_size: int, **options) -> int | None:
     if not peak_supported():
         return None
     return measure_fresh(method, batch_size, **options)["peak_growth"]
+
+
+def time_here(sizes: dict, *, repeats: int = 3, dim: int = 64, classes: int = 10,
+              seed: int = 1) -> dict:
+    """Median seconds of one forward + backward pass, measured in *this* process.
+
+    ``sizes`` maps a method to its batch sizes (``{"tile": [32, 64], "sort": [32, 64, 128]}``).
+    For each size: one warm-up pass (the first one also traces), then ``repeats`` timed passes.
+    Returns ``{(method, B): seconds}``. Unlike memory, time can be measured after other work.
+    """
+    seconds = {}
+    batch = _batch_maker(dim, classes, seed)
+    for method, batch_sizes in sizes.items():
+        step = _step(method, dim)
+        for b in batch_sizes:
+            inputs = batch(b)
+            [t.numpy() for t in step(*inputs)]  # warm-up
+            times = []
+            for _ in range(max(1, repeats)):
+                start = time.perf_counter()
+                [t.numpy() for t in step(*inputs)]
+                times.append(time.perf_counter() - start)
+            seconds[method, b] = statistics.median(times)
+    return seconds
+
+
+def peak_growths(sizes: dict, *, workers: int = 2, **options) -> dict:
+    """Peak memory growth (bytes) of one pass for each method and batch size of ``sizes`` (as in
+    :func:`time_here`), each in a fresh process, ``workers`` at a time: ``{(method, B): bytes}``,
+    or ``{}`` where the system cannot measure it (not Linux), without starting a process."""
+    if not peak_supported():
+        return {}
+    configs = [(method, b) for method, batch_sizes in sizes.items() for b in batch_sizes]
+    rows = measure_fresh_many(configs, workers=workers, **options)
+    return {(row["method"], row["batch_size"]): row["peak_growth"] for row in rows}
+
+
+def scaling_table(seconds: dict, growth: dict) -> str:
+    """A text table of :func:`time_here` and :func:`peak_growths` results, one row per (method, B)
+    timed: milliseconds, and where measured, the growth in MiB and as a multiple of one float32
+    B×B×B tensor (tile) or B×B matrix (sort)."""
+    unit = {"tile": ("B×B×B tensor", 3), "sort": ("B×B matrix", 2)}
+    lines = [f"{'method':6s} {'B':>5s} {'time (ms)':>10s} {'peak growth':>12s}  "
+             "(as a multiple of one float32 tensor)"]
+    for method, b in sorted(seconds):
+        memory = growth.get((method, b))
+        shown = ("" if memory is None else f"{memory / 2**20:8.1f} MiB  = "
+                 f"{memory / (4 * b ** unit[method][1]):4.1f} × one {unit[method][0]}")
+        lines.append(f"{method:6s} {b:5d} {seconds[method, b] * 1000:10.1f} {shown}".rstrip())
+    if not growth:
+        lines.append("memory: not measured (this needs Linux's /proc/self/clear_refs)")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

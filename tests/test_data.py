@@ -86,6 +86,21 @@ def test_truncated_gzip_raises(offline, tmp_path):
         data.load_mnist(folder)
 
 
+def test_whole_course_data_round_trips_through_both_layouts(offline, tmp_path):
+    # What chapter 0 points to: the data it loads, written as mnist.npz and as the MNIST site's
+    # four IDX files, loads back exactly; a download cut off mid-file is a DataError naming the file.
+    npz = data.save_mnist(offline, tmp_path / "mnist.npz")
+    idx = data.save_mnist(offline, tmp_path / "idx", layout="idx")
+    assert sorted(p.name for p in idx.iterdir()) == sorted(f"{stem}.gz" for stem in data.IDX_FILES.values())
+    for loaded in (data.load_mnist(npz, verbose=False), data.load_mnist(idx, verbose=False)):
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            assert np.array_equal(getattr(loaded, name), getattr(offline, name)), name
+    broken = idx / "t10k-images-idx3-ubyte.gz"
+    broken.write_bytes(broken.read_bytes()[:5000])
+    with pytest.raises(data.DataError, match="t10k-images-idx3-ubyte.gz.*truncated or corrupt"):
+        data.load_mnist(idx, verbose=False)
+
+
 def test_idx_length_mismatch_raises(tmp_path):
     path = data.write_idx(tmp_path / "x", np.zeros((3, 28, 28), np.uint8))
     path.write_bytes(path.read_bytes()[:-10])

@@ -45,3 +45,42 @@ def test_status_fields_are_bytes():
     assert measure._status_bytes("VmHWM") >= measure._status_bytes("VmRSS") > 0
     with pytest.raises(KeyError):
         measure._status_bytes("NoSuchField")
+
+
+def test_time_here_times_every_size_of_every_method():
+    seconds = measure.time_here({"tile": [8, 16], "sort": [8]}, repeats=2, dim=4)
+    assert sorted(seconds) == [("sort", 8), ("tile", 8), ("tile", 16)]
+    assert all(s > 0 for s in seconds.values())
+    with pytest.raises(ValueError, match="method"):
+        measure.time_here({"cube": [8]})
+
+
+def test_peak_growths_maps_each_configuration_to_its_bytes(monkeypatch):
+    monkeypatch.setattr(measure, "peak_supported", lambda: True)
+    asked = []
+
+    def fake_many(configs, *, workers, **options):
+        asked.append((configs, workers))
+        return [{"method": m, "batch_size": b, "peak_growth": 1000 * b} for m, b in configs]
+
+    monkeypatch.setattr(measure, "measure_fresh_many", fake_many)
+    growth = measure.peak_growths({"tile": [256, 512], "sort": [256]})
+    assert asked == [([("tile", 256), ("tile", 512), ("sort", 256)], 2)]
+    assert growth == {("tile", 256): 256000, ("tile", 512): 512000, ("sort", 256): 256000}
+
+
+def test_peak_growths_is_empty_without_clear_refs(monkeypatch, tmp_path):
+    monkeypatch.setattr(measure, "CLEAR_REFS", tmp_path / "missing")
+    monkeypatch.setattr(measure, "measure_fresh_many", lambda *a, **k: pytest.fail("started a process"))
+    assert measure.peak_growths({"tile": [256]}) == {}
+
+
+def test_scaling_table_shows_growth_as_multiples_of_one_tensor():
+    seconds = {("tile", 256): 0.0125, ("sort", 256): 0.002, ("sort", 512): 0.004}
+    growth = {("tile", 256): 3 * 4 * 256**3, ("sort", 256): 5 * 4 * 256**2}
+    lines = measure.scaling_table(seconds, growth).splitlines()
+    assert lines[0].startswith("method     B  time (ms)  peak growth")
+    assert lines[1:] == ["sort     256        2.0      1.2 MiB  =  5.0 × one B×B matrix",
+                         "sort     512        4.0",
+                         "tile     256       12.5    192.0 MiB  =  3.0 × one B×B×B tensor"]
+    assert measure.scaling_table(seconds, {}).splitlines()[-1].startswith("memory: not measured")
