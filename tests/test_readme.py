@@ -115,6 +115,7 @@ ALLOWED_PHRASES = {
     r"\bchapters? \d+\b": "a chapter's number",
     r"\bdigits 0–6\b": "the classes chapter 6 trains on",
     r"\b15× as many training images\b": "full MNIST's 60,000 training images against the subset's 4,000",
+    r"\bseven objectives\b": "the objectives chapter 7 compares, each named right after",
     r"\bKeras 3(?![.\d])": "Keras' major version, in 'a plain Keras 3 port'",
     r"precision@1": "the metric's name",
 }
@@ -218,6 +219,11 @@ def fresh_clone_figures(record: dict) -> Figures:
     f.add("chapters, seconds in all", record["chapters_seconds"], "seconds")
     for chapter in record["chapters"]:
         f.add(f"{chapter['file']}, seconds", chapter["seconds"], "seconds")
+    fullsize = record.get("fullsize") or {}  # make test's last part (records before it had none)
+    f.add("full-size pass, chapters", fullsize.get("chapters"), "count")
+    f.add("full-size pass, seconds", fullsize.get("seconds"), "seconds")
+    f.add("stand-in, training images", fullsize.get("train_images"), "count")
+    f.add("stand-in, test images", fullsize.get("test_images"), "count")
     return f
 
 
@@ -373,12 +379,71 @@ def fmt_mean_sd(values: list[float]) -> str:
     return fmt(mean, "metric") + ("" if sd is None else f" ± {fmt(sd, 'metric')}")
 
 
+#: How helpers.data describes the stand-in `make standin` writes (_build/mnist_standin, IDX files).
+STANDIN_DATA = "idx: mnist_standin/"
+
+
 def data_phrase(description: str) -> str:
-    return "the offline subset" if description.startswith("offline") else "full MNIST"
+    if description.startswith("offline"):
+        return "the offline subset"
+    return "the full-size MNIST stand-in" if description.startswith(STANDIN_DATA) else "full MNIST"
 
 
 def browser_test_ran(record: dict) -> bool:
     return not any("test_lab" in s["where"] for s in record["pytest"]["skipped_tests"])
+
+
+def course_data_phrase(r: dict) -> str:
+    """The data `make course` read in fresh_clone.json, as the paragraph's first line names it."""
+    if r["data"].startswith("offline"):
+        return "the offline data"
+    return "the full-size MNIST stand-in" if r["data"].startswith(STANDIN_DATA) else "full MNIST"
+
+
+def on_standin(r: dict) -> bool:
+    """Whether `make course` ran on the stand-in (``--course-data standin``; older records: no)."""
+    return r.get("course_data", "default") == "standin"
+
+
+def images_used(description: str) -> tuple[str, str] | None:
+    """The training and test images a profile's limit kept, as a description writes them
+    ('…; using 4,000 train / 1,000 test (the reader profile's limit; …)'); ``None``: all of them."""
+    match = re.search(r"; using ([\d,]+) train / ([\d,]+) test\b", description)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def chapter_number(file: str) -> int | None:
+    match = re.match(r"(\d+)_", file)
+    return int(match.group(1)) if match else None
+
+
+#: What the long chapters train, for the chapters a record holds: (chapter number, what it trains).
+CHAPTER_WORK = (
+    (4, "the 2018 MLP recipe, its variants and a CNN, each over several seeds"),
+    (3, "small wiring runs"),
+    (6, "triplet, softmax and cosine-softmax CNNs on digits 0–6 over several seeds"),
+    (7, "seven objectives (triplet, batch-hard with and without soft margin, batch-all, contrastive, "
+        "supervised-contrastive, cosine softmax) on MLPs over several seeds"),
+)
+
+
+def listing(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b, and c'."""
+    if len(items) < 3:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+#: make test's full-size pass as the paragraph quotes it (``fullsize_phrase``).
+FULLSIZE_PASS = re.compile(r"every chapter again on an? (?:(?P<images>[\d,]+)-image stand-in of full MNIST|"
+                           r"full-size stand-in of MNIST), (?P<seconds>[\d,]+) s\b")
+
+
+def fullsize_phrase(fullsize: dict) -> str:
+    images = fullsize.get("train_images")
+    stand_in = (f"a {fmt(images, 'count')}-image stand-in of full MNIST" if images
+                else "a full-size stand-in of MNIST")
+    return f"every chapter again on {stand_in}, {fmt(fullsize['seconds'], 'seconds')} s"
 
 
 def how_long_snippet(r: dict) -> str:
@@ -386,20 +451,27 @@ def how_long_snippet(r: dict) -> str:
     sec = {step: fmt(info["seconds"], "seconds") for step, info in steps.items()}
     skipped = f", {fmt(py['skipped'], 'count')} skipped" if py["skipped"] else ""
     browser = " including the JupyterLab browser test" if browser_test_ran(r) else ""
-    data = "the offline data" if r["data"].startswith("offline") else "full MNIST"
     chapters = " / ".join(fmt(c["seconds"], "seconds") for c in r["chapters"])
+    fullsize = f"; and {fullsize_phrase(r['fullsize'])}" if r.get("fullsize") else ""
+    course = f"`make course` **{sec['course']} s**"
+    if on_standin(r):
+        used = images_used(r["data"])
+        cap = (f"; the reader profile uses {used[0]} / {used[1]} of its images, as many as the offline "
+               "subset has, so the offline run takes as long" if used else "")
+        course += (f" on {'that' if r.get('fullsize') else 'a full-size'} stand-in (`make standin`, then "
+                   f"`TRIPLET_COURSE_DATA=_build/mnist_standin make course`{cap})")
+    held = {chapter_number(c["file"]) for c in r["chapters"]}
+    work = listing([f"{what} (chapter {n})" for n, what in CHAPTER_WORK if n in held])
     return wrap(
         f"**How long they take** (measured by `benchmarks/fresh_clone_timing.py` on a "
         f"{fmt(r['cpu_count'], 'count')}-core CPU with no GPU, TensorFlow {major_minor(r['tensorflow'])}, "
-        f"{data}): in a fresh clone, `make setup` took **{sec['setup']} s**; `make test` **{sec['test']} s** "
-        f"(pytest, {fmt(py['passed'], 'count')} tests passed{browser}{skipped}, "
+        f"{course_data_phrase(r)}): in a fresh clone, `make setup` took **{sec['setup']} s**; `make test` "
+        f"**{sec['test']} s** (pytest, {fmt(py['passed'], 'count')} tests passed{browser}{skipped}, "
         f"{fmt(py['seconds'], 'seconds')} s; "
         f"nbval, {fmt(nb['cells'], 'count')} cells over the {fmt(len(r['chapters']), 'count')} chapters, "
-        f"{fmt(nb['seconds'], 'seconds')} s); `make course` **{sec['course']} s** (per chapter {chapters} s, "
-        "then the book), training the 2018 MLP recipe, its variants and a CNN, each over several seeds "
-        "(chapter 4), small wiring runs (chapter 3), and triplet, softmax and cosine-softmax CNNs on digits "
-        "0–6 over several seeds (chapter 6). With full MNIST "
-        "(15× as many training images) it takes correspondingly longer. The book lands in "
+        f"{fmt(nb['seconds'], 'seconds')} s{fullsize}); {course} (per chapter {chapters} s, then the book)"
+        + (f", training {work}" if work else "") + ". `TRIPLET_COURSE_PROFILE=full` uses every image of "
+        "full MNIST or of the stand-in and takes correspondingly longer. The book lands in "
         "`_build/book/index.html` and reads offline from `file://`.")
 
 
@@ -557,16 +629,71 @@ def check_how_long(text: str, r: dict) -> list[str]:
         problems.append(f"{where}: fresh_clone.json was measured on {r['cpu_count']} CPUs")
     if "TensorFlow" in text and f"TensorFlow {major_minor(r['tensorflow'])}" not in text:
         problems.append(f"{where}: fresh_clone.json was measured with TensorFlow {r['tensorflow']}")
-    if ("offline" in text.split("):")[0]) != r["data"].startswith("offline"):
-        problems.append(f"{where}: the data named disagrees with fresh_clone.json's {r['data']!r}")
+    first = text.split("):")[0]
+    if ("offline" in first) != r["data"].startswith("offline") or course_data_phrase(r) not in first:
+        problems.append(f"{where}: the data named disagrees with fresh_clone.json's {r['data']!r} "
+                        f"(expected '{course_data_phrase(r)}')")
     if "browser test" in text and "including" in text and not browser_test_ran(r):
         problems.append(f"{where}: says the browser test ran, but fresh_clone.json lists it as skipped: "
                         f"{r['pytest']['skipped_tests']}")
+    for step, info in r["steps"].items():  # each command's own time, where the paragraph bolds it
+        quoted = re.search(rf"`make {step}`(?: took)? \*\*([\d,]+) s\*\*", text)
+        if quoted and quoted.group(1) != fmt(info["seconds"], "seconds"):
+            problems.append(f"{where}: `make {step}` took {fmt(info['seconds'], 'seconds')} s, not "
+                            f"{quoted.group(1)} s")
     per_chapter = re.search(r"per chapter ([\d / ]+) s", text)
     expected = " / ".join(fmt(c["seconds"], "seconds") for c in r["chapters"])
     if not per_chapter or per_chapter.group(1).strip() != expected:
         problems.append(f"{where}: the per-chapter seconds should read 'per chapter {expected} s' "
                         f"(found {per_chapter.group(0) if per_chapter else 'none'})")
+    held = {chapter_number(c["file"]) for c in r["chapters"]}
+    for n in sorted({int(n) for n in re.findall(r"(?<!per )\bchapter (\d+)\b", text)} - held):
+        problems.append(f"{where}: names chapter {n}, which fresh_clone.json did not time")
+    stale = re.search(r"With full MNIST[^.]*correspondingly longer", text)
+    if stale and (r.get("fullsize") or on_standin(r)):  # measured since the reader profile caps the images
+        problems.append(f"{where}: the reader profile caps the images, so full MNIST takes as long as the "
+                        "offline subset: `TRIPLET_COURSE_PROFILE=full` is what takes longer")
+    return problems + check_fullsize(text, r, where) + check_standin(text, r, where)
+
+
+def check_fullsize(text: str, r: dict, where: str) -> list[str]:
+    """make test's last part, every chapter on the full-size stand-in: quoted when the record has
+    it, with its own seconds and the stand-in's size, and only then."""
+    fullsize, quoted = r.get("fullsize"), FULLSIZE_PASS.search(text)
+    if not fullsize:
+        return [f"{where}: quotes a full-size pass of make test, but fresh_clone.json has none "
+                "(measured before make test ran one)"] if quoted else []
+    if not quoted:
+        return [f"{where}: make test's full-size pass is not quoted: '{fullsize_phrase(fullsize)}'"]
+    problems = []
+    if quoted.group(0) != fullsize_phrase(fullsize):
+        problems.append(f"{where}: make test's full-size pass should read '{fullsize_phrase(fullsize)}' "
+                        f"(found '{quoted.group(0)}')")
+    if fullsize["chapters"] != len(r["chapters"]):
+        problems.append(f"{where}: says every chapter ran on the stand-in, but make test's full-size "
+                        f"pass ran {fullsize['chapters']} chapter(s) and make course "
+                        f"{len(r['chapters'])}")
+    return problems
+
+
+def check_standin(text: str, r: dict, where: str) -> list[str]:
+    """Whether `make course` ran on the stand-in, and the images its reader profile used of it."""
+    says = re.search(r"`make course` \*\*[\d,]+ s\*\* on (?:that|a full-size) stand-in", text)
+    if not on_standin(r):
+        return [f"{where}: says `make course` ran on the stand-in, but fresh_clone.json's course_data "
+                f"is {r.get('course_data', 'default')!r}"] if says else []
+    problems = []
+    if not says:
+        problems.append(f"{where}: fresh_clone.json timed `make course` on the stand-in "
+                        "(course_data 'standin'): say '… s** on that stand-in'")
+    if not r["data"].startswith(STANDIN_DATA):
+        problems.append(f"{where}: fresh_clone.json's course_data is 'standin' but the chapters loaded "
+                        f"{r['data']!r}")
+    used, quoted = images_used(r["data"]), re.search(r"the reader profile uses ([\d,]+) / ([\d,]+) of its "
+                                                     r"images", text)
+    if quoted and quoted.groups() != used:
+        problems.append(f"{where}: the reader profile used {' / '.join(used) if used else 'every one'} "
+                        f"of the stand-in's images ({r['data']!r}), not {' / '.join(quoted.groups())}")
     return problems
 
 
@@ -750,9 +877,31 @@ SAMPLE = {
                                                ("shuffled batches of 256", 0.98))))}},
 }
 
+#: A newer fresh_clone.json: make test ran every chapter on the stand-in too, and make course ran on
+#: it (benchmarks/fresh_clone_timing.py --course-data standin), with an eighth chapter.
+SAMPLE["fresh_clone_standin"] = {
+    **SAMPLE["fresh_clone"], "course_data": "standin",
+    "data": ("idx: mnist_standin/, 60,000 train / 10,000 test images; uint8 pixels 0–255, divided by 255; "
+             "using 4,000 train / 1,000 test (the reader profile's limit; TRIPLET_COURSE_PROFILE=full uses "
+             "every image)"),
+    "steps": {"setup": {"seconds": 75.4}, "test": {"seconds": 655.2}, "standin": {"seconds": 7.6},
+              "course": {"seconds": 381.9}},
+    "nbval": {"passed": 131, "failed": 0, "skipped": 0, "errors": 0, "seconds": 125.3, "cells": 131,
+              "skipped_tests": []},
+    "fullsize": {"chapters": 8, "seconds": 318.4, "make_reported_seconds": 321, "train_images": 60000,
+                 "test_images": 10000},
+    "chapters": [{"file": f"0{i}_x.py", "title": "x", "seconds": s}
+                 for i, s in enumerate((16.2, 15.9, 48.0, 18.3, 84.4, 26.0, 60.1, 97.2))],
+    "chapters_seconds": 366.4}
+
 
 def test_generated_text_passes_every_check():
     assert check_how_long(how_long_snippet(SAMPLE["fresh_clone"]), SAMPLE["fresh_clone"]) == []
+    standin = SAMPLE["fresh_clone_standin"]
+    assert check_how_long(how_long_snippet(standin), standin) == []
+    offline_with_fullsize = {**SAMPLE["fresh_clone"], "fullsize": standin["fullsize"] | {"chapters": 7},
+                             "course_data": "default"}
+    assert check_how_long(how_long_snippet(offline_with_fullsize), offline_with_fullsize) == []
     tables = {name: SAMPLE[name] for name in TABLE_ROWS}
     assert check_intro(intro_snippet(tables), tables) == []
     for name in TABLE_ROWS:
@@ -778,6 +927,69 @@ def test_generated_text_shows_the_rounding_rules():
     assert "CNN **0.987 ± 0.002** (target ≥ 0.985, every seed meets it), 105 s per run" in row
     assert "the 2018 recipe as it was 0.909 ± 0.015" in row and "raw pixels 0.893" in row
     assert "per chapter 16 / 16 / 48 / 18 / 84 / 26 / 60 s" in how_long_snippet(SAMPLE["fresh_clone"])
+
+
+def test_generated_text_for_a_stand_in_run():
+    text = flat(how_long_snippet(SAMPLE["fresh_clone_standin"]))
+    assert "TensorFlow 2.21, the full-size MNIST stand-in): in a fresh clone" in text
+    assert ("`make test` **655 s** (pytest, 327 tests passed including the JupyterLab browser test, 167 s; "
+            "nbval, 131 cells over the 8 chapters, 125 s; and every chapter again on a 60,000-image "
+            "stand-in of full MNIST, 318 s)") in text
+    assert ("`make course` **382 s** on that stand-in (`make standin`, then "
+            "`TRIPLET_COURSE_DATA=_build/mnist_standin make course`; the reader profile uses 4,000 / 1,000 "
+            "of its images, as many as the offline subset has, so the offline run takes as long) "
+            "(per chapter 16 / 16 / 48 / 18 / 84 / 26 / 60 / 97 s, then the book)") in text
+    assert ("digits 0–6 over several seeds (chapter 6), and seven objectives (triplet, batch-hard with and "
+            "without soft margin, batch-all, contrastive, supervised-contrastive, cosine softmax) on MLPs "
+            "over several seeds (chapter 7). `TRIPLET_COURSE_PROFILE=full` uses every image of full MNIST "
+            "or of the stand-in and takes correspondingly longer.") in text
+    assert "15×" not in text and "With full MNIST" not in text
+
+
+def test_generated_text_for_an_older_record():
+    """fresh_clone.json from before make test's full-size pass and --course-data: no stand-in, and
+    only the chapters it timed."""
+    text = flat(how_long_snippet(SAMPLE["fresh_clone"]))
+    assert "stand-in of full MNIST" not in text and "on that stand-in" not in text
+    assert "TensorFlow 2.21, the offline data): in a fresh clone" in text
+    assert "cells over the 7 chapters, 125 s); `make course` **279 s** (per chapter" in text
+    assert ("small wiring runs (chapter 3), and triplet, softmax and cosine-softmax CNNs on digits 0–6 "
+            "over several seeds (chapter 6). `TRIPLET_COURSE_PROFILE=full` uses every image") in text
+
+
+@pytest.mark.parametrize("old, new", [
+    ("`make course` **382 s**", "`make course` **366 s**"),        # make course's time: another figure
+    ("`make test` **655 s**", "`make test` **382 s**"),            # make test's time: another figure
+    ("stand-in of full MNIST, 318 s", "stand-in of full MNIST, 366 s"),  # the full-size pass's time
+    ("on a 60,000-image stand-in", "on a 10,000-image stand-in"),  # the stand-in's size
+    ("uses 4,000 / 1,000 of its images", "uses 1,000 / 4,000 of its images"),
+    ("over the 8 chapters", "over the 7 chapters"),
+    ("(chapter 7)", "(chapter 9)"),                                # a chapter that was not timed
+    ("; and every chapter again on a 60,000-image stand-in of full MNIST, 318 s", ""),  # not quoted
+    (" on that stand-in (", " ("),                                 # the stand-in run not said
+    ("the full-size MNIST stand-in):", "the offline data):"),      # the data named
+    ("`TRIPLET_COURSE_PROFILE=full` uses every image of full MNIST or of the stand-in and takes "
+     "correspondingly longer.", "With full MNIST (15× as many training images) it takes correspondingly "
+                                "longer."),                        # the sentence the reader cap made false
+])
+def test_a_stale_stand_in_figure_fails(old, new):
+    sample = SAMPLE["fresh_clone_standin"]
+    text = flat(how_long_snippet(sample))
+    assert old in text
+    assert check_how_long(text.replace(old, new), sample), f"replacing {old!r} by {new!r} was not noticed"
+
+
+def test_the_stand_in_text_fails_on_a_record_that_disagrees():
+    sample = SAMPLE["fresh_clone_standin"]
+    text = how_long_snippet(sample)
+    without_fullsize = {k: v for k, v in sample.items() if k != "fullsize"}
+    for record in ({**sample, "course_data": "default"},       # make course did not run on the stand-in
+                   without_fullsize,                         # measured before make test's full-size pass
+                   {**sample, "fullsize": {**sample["fullsize"], "chapters": 7}},  # not every chapter
+                   {**sample, "data": OFFLINE}):               # said standin, loaded the offline subset
+        assert check_how_long(text, record), record.get("course_data")
+    assert check_how_long(how_long_snippet(SAMPLE["fresh_clone"]), {**SAMPLE["fresh_clone"],
+                                                                     "fullsize": sample["fullsize"]})
 
 
 @pytest.mark.parametrize("name, old, new", [
