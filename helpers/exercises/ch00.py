@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 
 @exercise("0.1", "pixels to the course's image format")
@@ -49,3 +52,31 @@ def pk_batch(fn):
     if len(draws) == 1:
         return "every call returns the same batch; use `rng` to choose classes and images at random"
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _lonely_anchors(batch_size=32, classes=10, per_class=400, batches=20_000, seed=0):
+    """Measured: anchors per random batch (drawn without replacement from a balanced split, as
+    MNIST nearly is) whose digit appears nowhere else in the batch."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multivariate_hypergeometric([per_class] * classes, batch_size, size=batches)
+    return float(np.mean(np.sum(counts == 1, axis=1)))
+
+
+@exercise("0.3", "anchors without a positive in a random batch", "predict",
+          why="Each of the other 31 images misses the anchor's digit with probability about 9/10, "
+              "so all of them do with probability about 0.9³¹ ≈ 0.04 — for each of 32 anchors. "
+              "A P×K batch has none by construction.")
+def lonely_anchors(answer):
+    """Prediction: how many of 32 anchors per random batch have no positive (a, b, c or d)."""
+    per_anchor = ("think per anchor: each of the other 31 images is of another digit with probability "
+                  "about 9/10 — how likely is that for all 31 at once, and how many anchors are there?")
+    bins = [(0.05, "a"), (0.4, "b"), (2.5, "c"), (math.inf, "d")]
+    return _answers.predicted(answer, _lonely_anchors(), bins, {
+        "a": "some batches do leave an anchor alone: a batch holds about three images per digit on "
+             "average, and an average hides the batches with a single one",
+        "b": per_anchor,
+        "c": per_anchor,
+        "d": "that is too many: for one anchor, all 31 other images must miss its digit, and each "
+             "misses it with probability about 9/10 — work out how rare that is",
+    })

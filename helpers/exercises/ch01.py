@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from helpers import reference
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 _KINDS = ("hard", "semi-hard", "easy")
 
@@ -125,3 +125,20 @@ def zero_loss_scale(fn):
             return (f"{what}: c = {got:.6g} is too small (the loss of c·x is {loss_at:.3g}); each "
                     "positive pair needs c² · (d(a,n) − d(a,p)) ≥ margin")
     return None
+
+
+@exercise("1.4", "the margin on the unit sphere, in cosines", "concept",
+          why="On the unit sphere d = 2 − 2·cos, so a margin α in squared distance is a gap of α/2 "
+              "in cosine: the negative's cosine must be at least 0.1 below the positive's.")
+def easy_cosine(answer):
+    """The largest cos(a, n) for which a negative is easy, given cos(a, p) = 0.9 and α = 0.2."""
+    return _answers.number(answer, 0.9 - 0.2 / 2, tol=1e-3, mistakes=[
+        (_answers.near(0.7, 1e-3), "the margin is a gap in *squared distance*, not in cosine; write "
+                                   "both distances as 2 − 2·cos and solve d(a,n) ≥ d(a,p) + α for cos(a,n)"),
+        (_answers.near(0.9, 1e-3), "at that cosine the negative is exactly as far as the positive — a hard "
+                                   "one; an easy negative must be a margin farther still"),
+        (lambda v: v > 0.9, "an easy negative is *farther* from the anchor than the positive, so its "
+                            "cosine with the anchor is *lower* than the positive's"),
+        (lambda v: not -1.0 <= v <= 1.0, "a cosine lies between −1 and 1"),
+    ], otherwise="write both squared distances as 2 − 2·cos (unit vectors) and solve "
+                 "d(a,n) ≥ d(a,p) + α for cos(a,n)")

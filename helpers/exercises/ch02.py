@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import reference
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 
 def _batches():
@@ -69,3 +69,25 @@ def batch_all(fn):
                 return (f"{what} (margin {margin}): loss {loss:.6f} is wrong; average the hinge over "
                         "the triplets where it is positive, not over all of them")
     return None
+
+
+# TensorFlow's rule (helpers.reference.semi_hard_choice) takes labels and embeddings, no margin:
+# however the margin moves, no positive pair of chapter 2's toy batch (18 of them) changes its
+# negative. The chapter's cell measures it with its own `semi_hard_tiled` at margins 1 and 2.
+_TOY_PAIRS, _CHANGED_PAIRS = 18, 0
+
+
+@exercise("2.3", "what the margin changes in TensorFlow's rule", "predict",
+          why="TensorFlow's rule picks the negative by distances alone — nearest beyond the positive, "
+              "else the farthest; the margin enters only the hinge afterwards. FaceNet's band, "
+              "d(a,p) < d(a,n) < d(a,p) + α, would widen with the margin.")
+def margin_changes_choice(answer):
+    """Prediction: how many of the toy batch's 18 positive pairs choose another negative at margin 2."""
+    value = _answers.as_number(answer)
+    if value is None or value != int(value) or not 0 <= value <= _TOY_PAIRS:
+        return f"predict a count of positive pairs: a whole number from 0 to {_TOY_PAIRS}"
+    if int(value) == _CHANGED_PAIRS:
+        return None
+    return ("the measurement disagrees. Look at `semi_hard_tiled`: which lines use `margin` — the "
+            "ones that compute `chosen`, or only the hinge after it? Compare with FaceNet's band, "
+            "whose edge d(a,p) + α does move with the margin")

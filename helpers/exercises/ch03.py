@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 
 @exercise("3.1", "the largest label a float carries exactly")
@@ -28,28 +30,30 @@ def largest_exact_integer(fn):
     return None
 
 
-@exercise("3.2", "splitting [label | embedding]")
-def split_label_embedding(fn):
-    """``fn(y_pred) -> (int labels (B,), embeddings (B, k))``."""
-    if not callable(fn):
-        return "pass a function fn(y_pred) that returns (labels, embeddings)"
-    rng = np.random.default_rng(3)
-    labels = np.array([0, 3, 3, 9, 1, 2**20])
-    emb = rng.normal(size=(6, 4)).astype(np.float32)
-    noisy = labels.astype(np.float32) + np.array([0, -2e-7 * 3, 2e-7 * 3, -1e-6 * 9, 0, 0], np.float32)
-    for y_pred, what in [(np.c_[labels.astype(np.float32), emb], "exact float labels"),
-                         (np.c_[noisy, emb], "labels slightly off an integer (2.9999993 for 3)")]:
-        result = fn(y_pred.copy())
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            return "return a pair (labels, embeddings)"
-        got_labels, got_emb = (np.asarray(r) for r in result)
-        if got_labels.shape != (6,):
-            return f"labels should be 1-D, shape (B,) = (6,); got {got_labels.shape}"
-        if not np.issubdtype(got_labels.dtype, np.integer):
-            return f"labels should be integers, not {got_labels.dtype}: the loss compares them for equality"
-        if not np.array_equal(got_labels, labels):
-            return (f"with {what} you got labels {got_labels.tolist()} instead of {labels.tolist()}; "
-                    "casting a float to int truncates — round first")
-        if got_emb.shape != emb.shape or not np.allclose(got_emb, emb):
-            return f"the embeddings should be columns 1: of y_pred, shape {emb.shape}; got shape {got_emb.shape}"
-    return None
+@functools.lru_cache(maxsize=None)
+def _distinct_float32_labels(n_labels=20_000_000):
+    """Measured: how many distinct values the labels 0 … n_labels − 1 take in float32 (the labels
+    below 2**24 are exact, so only the rest are sent through float32 and counted)."""
+    upper = np.arange(2**24, n_labels, dtype=np.int64).astype(np.float32)
+    return 2**24 + int(np.unique(upper).size)
+
+
+@exercise("3.2", "twenty million identities through a float32 column", "predict",
+          why="Between 2²⁴ and 2²⁵ neighbouring float32 values are 2 apart, so the labels above 2²⁴ "
+              "land on the even integers only: half as many classes as labels there, and about 1.6 "
+              "million identities merged into others without an error.")
+def float32_identities(answer):
+    """Prediction: distinct classes the loss sees for labels 0 … 19,999,999 carried as float32."""
+    exact = 2**24
+    return _answers.number(answer, _distinct_float32_labels(), tol=0.01, relative=True, mistakes=[
+        (lambda v: v > 20_000_000, "there are only 20,000,000 labels: rounding can merge classes, "
+                                   "never create them"),
+        (lambda v: v >= 0.99 * 20_000_000, "some labels do merge: exercise 3.1 found the largest N "
+                                           "below which float32 carries every integer"),
+        (lambda v: abs(v - exact) <= 0.01 * exact,
+         "float32 does not stop at 2**24 — it keeps representing larger numbers, just not every "
+         "integer. How far apart are neighbouring float32 values between 2**24 and 2**25?"),
+        (lambda v: v < exact, "every label below 2**24 is exact in float32 and stays its own class; "
+                              "count those first, then the ones above"),
+    ], otherwise="count in two parts: the labels below 2**24 (each exact), and those above, which "
+                 "share float32 values — how many labels share each value there?")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
+import functools
+import math
 
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 
 def _loo_ranking(emb, labels):
@@ -85,33 +86,31 @@ def map_at_r(fn):
     return None
 
 
-@exercise("4.2", "which checkpoint to resume from")
-def resume_epoch(fn):
-    """``fn(file_names) -> int``: the highest complete ``epoch_N.keras``, or 0."""
-    if not callable(fn):
-        return "pass a function fn(file_names) that returns an epoch number (an int)"
-    cases = [
-        (["epoch_003.keras", "epoch_004.keras", "state.json"], 4),
-        (["state.json", "epoch_009.keras", "epoch_010.keras"], 10),
-        ([], 0),
-        (["state.json", "history.csv"], 0),
-        (["epoch_007.keras", ".epoch_008.tmp.keras", "state.json"], 7),
-        (["epoch_999.keras", "epoch_1000.keras"], 1000),
-        (["epoch_012.keras.bak", "epoch_002.keras", "notes_epoch_050.keras"], 2),
-    ]
-    for names, want in cases:
-        got = fn(list(names))
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
-            return f"return an int (the epoch), not {type(got).__name__}"
-        if got == want:
-            continue
-        if not names or want == 0:
-            return "when there is no checkpoint at all, training starts from epoch 0"
-        if any(name.startswith(".") for name in names):
-            return "a temporary file (a checkpoint still being written) is not a checkpoint: ignore it"
-        if "epoch_1000.keras" in names:
-            return "compare epoch numbers as numbers, not file names as strings: '1000' < '999' as text"
-        if any("epoch_" in name and not re.fullmatch(r"epoch_\d+\.keras", name) for name in names):
-            return "only names of the exact form epoch_N.keras are checkpoints; other files must be ignored"
-        return f"for {names} the answer is not {got}: take the highest N among the checkpoints"
-    return None
+@functools.lru_cache(maxsize=None)
+def _winners_optimism(recipes=6, trials=20_000, seed=0):
+    """Measured: how far, in units of the noise's sd, the validation score of the recipe chosen
+    on validation lies above its test score, when every recipe is equally good in truth."""
+    rng = np.random.default_rng(seed)
+    validation, test = rng.normal(size=(2, trials, recipes))
+    winner = validation.argmax(axis=1)
+    rows = np.arange(trials)
+    return float(np.mean(validation[rows, winner] - test[rows, winner]))
+
+
+@exercise("4.2", "the winner's validation score", "predict",
+          why="The winner is the recipe whose validation noise happened to be the largest: the "
+              "maximum of six draws of noise lies about 1.27 sd above their mean, and the test split "
+              "does not share that luck. More candidates, more optimism — hence one look at the test split.")
+def winners_curse(answer):
+    """Prediction (a–d): the winner's validation score minus its test score, in units of the noise."""
+    bins = [(0.03, "a"), (0.4, "b"), (3.0, "c"), (math.inf, "d")]
+    return _answers.predicted(answer, _winners_optimism(), bins, {
+        "a": "each score is unbiased on its own, but the winner is not a recipe picked at random: "
+             "it is picked *because* its validation score came out highest — luck included",
+        "b": "the winner's luck is not a small share of one draw of noise: it is the largest of six "
+             "draws. How far above their mean does the largest of six standard normal draws lie?",
+        "c": "the winner's luck is the largest of six draws of noise. How far above their mean does "
+             "the largest of six standard normal draws lie, typically?",
+        "d": "the six noises are not added up: the winner carries only its own draw of noise — "
+             "the largest of six draws, not their sum",
+    })

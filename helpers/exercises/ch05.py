@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import _answers, exercise
 
 
 def _clusters(seed, n=60, dim=6, classes=4):
@@ -127,3 +130,50 @@ def pair_separation(fn):
         return ("right on random points but not when a positive and a negative pair are equally far: "
                 "count such ties as one half")
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _width_ratio(small=1000, large=4000, p_at_1=0.95, rounds=2000, seed=0):
+    """Measured: the width of a 95 % bootstrap interval of mean precision@1 over ``large`` queries,
+    as a fraction of the width over ``small`` queries (each query right with probability p_at_1)."""
+    rng = np.random.default_rng(seed)
+    widths = []
+    for n in (small, large):
+        values = (rng.random(n) < p_at_1).astype(float)
+        means = values[rng.integers(0, n, size=(rounds, n))].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        widths.append(high - low)
+    return float(widths[1] / widths[0])
+
+
+@exercise("5.4", "four times the queries", "predict",
+          why="The bootstrap interval estimates the noise of a mean, whose standard error falls as "
+              "1/√n: four times the queries halve the interval. Halving it again takes sixteen times.")
+def more_queries(answer):
+    """Prediction (a–d): the bootstrap interval's width with 4,000 queries instead of 1,000."""
+    bins = [(0.35, "a"), (0.75, "b"), (1.5, "c"), (math.inf, "d")]
+    return _answers.predicted(answer, _width_ratio(), bins, {
+        "a": "the interval does narrow, but not in proportion to the queries: the noise of a mean of "
+             "n values shrinks with a power of n — which power?",
+        "b": "the noise of a mean of n values shrinks with a power of n — which power?",
+        "c": "more queries do tell the mean more precisely: the resampled means spread less around "
+             "it. By how much does the noise of a mean of n values shrink as n grows?",
+        "d": "more queries give *more* information about the mean, not less: the resampled means "
+             "spread less, never more",
+    })
+
+
+@exercise("5.5", "what a t-SNE map's score says", "concept",
+          why="P@1 inside a 2-D map scores the map-making as much as the representation: t-SNE is "
+              "built to keep each point's neighbours, whatever space it starts from. The evidence "
+              "about the embedding is measured in the embedding's own space.")
+def tsne_reading(answer):
+    """Multiple choice (a–d) on reading P@1 inside t-SNE maps of raw pixels and of the embedding."""
+    return _answers.choose(answer, "c", {
+        "a": "in the full space the trained embedding beats raw pixels by far in MAP@R; a 2-D map "
+             "cannot overturn a measurement made in the space the retrieval happens in",
+        "b": "nothing is broken: t-SNE does on raw pixels exactly what it is built to do. Ask what "
+             "it is designed to preserve, and what a P@1 inside its map then rewards",
+        "d": "a linear map is not more truthful: two principal components hold only part of the "
+             "variance (the panel titles say how much), so a PCA map hides structure too",
+    })

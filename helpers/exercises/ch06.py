@@ -2,47 +2,55 @@
 
 from __future__ import annotations
 
-import numpy as np
+from helpers.exercises import _answers, exercise
 
-from helpers.exercises import exercise
-
-
-@exercise("6.1", "an open-set split")
-def open_set_split(fn):
-    """``fn(labels, unseen) -> bool mask`` of the images a model may train on."""
-    if not callable(fn):
-        return "pass a function open_set_split(labels, unseen) that returns a boolean mask"
-    labels = np.array([0, 7, 3, 8, 9, 1, 7, 2, 6, 9])
-    for unseen in ([7, 8, 9], [0], [1, 2]):
-        mask = np.asarray(fn(labels.copy(), np.array(unseen)))
-        if mask.shape != labels.shape:
-            return f"the mask has shape {mask.shape}; it needs one entry per image, {labels.shape}"
-        if mask.dtype != bool:
-            return f"the mask has dtype {mask.dtype}; return booleans (True = may train on it)"
-        if np.isin(labels[mask], unseen).any():
-            return "an image of an unseen class is marked for training — it would no longer be unseen"
-        if (~mask & ~np.isin(labels, unseen)).any():
-            return "a seen image is left out of training; only the unseen classes should be excluded"
-    return None
+_PER_DIGIT = 50  # test images of each digit, in both questions of 6.1
 
 
-@exercise("6.2", "precision@1 by hand")
-def precision_at_1(fn):
-    """``fn(embeddings, labels) -> float``: leave-one-out 1-NN agreement."""
-    if not callable(fn):
-        return "pass a function precision_at_1(embeddings, labels) that returns a number"
-    emb = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.2, 5.0], [0.0, 0.3], [5.0, 5.4]])
-    labels = np.array([0, 0, 1, 1, 1, 0])
-    # nearest others: 0→1 (ok), 1→0 (ok), 2→3 (ok), 3→2 (ok), 4→0 (wrong), 5→2 (wrong)
-    value = float(fn(emb.copy(), labels.copy()))
-    if np.isclose(value, 1.0):
-        return "you got 1.0: is each point its own nearest neighbour? Leave the query itself out"
-    if not np.isclose(value, 4 / 6):
-        return f"you got {value:.3f}; check the distance you use (Euclidean) and the 'nearest' rule"
-    rng = np.random.default_rng(1)
-    emb, labels = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
-    d = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
-    np.fill_diagonal(d, np.inf)
-    if not np.isclose(float(fn(emb, labels)), np.mean(labels[d.argmin(1)] == labels)):
-        return "right on the small example but not on a random one; does it handle any number of points?"
-    return None
+def _chance_precision_at_1(classes, per_class=_PER_DIGIT):
+    """A random leave-one-out ranking: the query's digit has per_class − 1 of the other images."""
+    return (per_class - 1) / (classes * per_class - 1)
+
+
+@exercise("6.1", "chance levels: seven digits against three", "concept",
+          why="A random ranking puts a same-digit image first with probability R/M: R other images "
+              "of the query's digit among M other images. Seven competing digits give about 1/7, three "
+              "about 1/3 — a gap no representation earns, which is why the chapter searches the seen "
+              "digits three at a time.")
+def chance_levels(answer):
+    """(seen, unseen): chance precision@1 of the 7 seen digits searched together and of 7, 8, 9."""
+    values = _answers.numbers(answer, 2, "(chance P@1 of the seven seen digits searched together, "
+                                         "chance P@1 of the three unseen digits)")
+    if isinstance(values, str):
+        return values
+    seen, unseen = values
+    want_seen, want_unseen = _chance_precision_at_1(7), _chance_precision_at_1(3)
+    if abs(seen - want_seen) <= 1e-3 and abs(unseen - want_unseen) <= 1e-3:
+        return None
+    if abs(seen - want_unseen) <= 1e-3 and abs(unseen - want_seen) <= 1e-3:
+        return "the two are swapped: which search has more digits competing for the first rank?"
+    if abs(seen - 1 / 7) <= 1e-4 or abs(unseen - 1 / 3) <= 1e-4:
+        return ("close, but leave-one-out: the query is not in the gallery, so its own digit has one "
+                "image fewer among the candidates, and the gallery one image fewer in all")
+    if abs(seen - unseen) <= 1e-3:
+        return ("the two searches do not have the same chance level: count the digits that compete "
+                "in each")
+    return ("for a random ranking, the first image is any of the other images with equal "
+            "probability: count the other images of the query's digit, and all the other images")
+
+
+@exercise("6.2", "an embedding equally good on every digit", "experiment",
+          why="The embedding is equally good everywhere, so any 'gap' between the seven seen digits "
+              "searched together and the three unseen ones is arithmetic: three competing classes "
+              "score higher than seven, by chance alone. Searched three at a time, the seen digits "
+              "score about like the unseen ones.")
+def equal_embedding(answer):
+    """Multiple choice (a–d) on what the experiment's seen-versus-unseen comparison shows."""
+    return _answers.choose(answer, "c", {
+        "a": "read the printed scores again: which of the two searches scores higher?",
+        "b": "this embedding is equally good on every digit by construction — nothing is better on "
+             "the unseen digits. What else differs between the two searches? The chance levels of "
+             "exercise 6.1 may help",
+        "d": "equally many images per digit is only half of equal footing: count the digits that "
+             "compete in each search, and look at the score of the seen digits searched three at a time",
+    })
