@@ -8,13 +8,15 @@ works after a bare ``import helpers``. Modules (and the chapter that introduces 
 - ``config``     run profiles (chapter 0)
 - ``data``       MNIST sources, splits, PK batches (chapter 0)
 - ``distances``, ``losses``, ``reference``  the triplet losses (chapter 2)
-- ``measure``    peak memory of a loss step, each in a fresh process (chapter 2)
+- ``measure``    a loss step's time, and its peak memory each in a fresh process (chapter 2)
 - ``models``     the 2018 MLP, a small CNN, both wirings, ``load_embedding`` (chapters 3–4)
 - ``pipeline``   tf.data batches and augmentation (chapter 4)
 - ``training``   fitting with checkpoints and resume; ``runs`` the run folders it keeps (chapter 4)
 - ``evaluation`` retrieval metrics and PCA (chapter 5)
+- ``contrastive`` the pairwise and supervised contrastive losses (chapter 7)
 - ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
-- ``exercises``  self-checks; ``book`` (with ``manifest`` and ``runner``), ``render``, ``lab`` and
+- ``standin``    a 60,000-image MNIST stand-in made offline, to run the course at full size (tooling)
+- ``exercises``  self-checks (``python -m helpers.exercises``: solutions, checks, grading); ``book`` (with ``manifest`` and ``runner``), ``render``, ``lab`` and
   ``kernel`` the course runner, the HTML book, the Jupyter set-up (kernel, lab settings, ``make lab``)
   and the kernel's launcher
 
@@ -29,9 +31,9 @@ bad value raises ``helpers.config.ProfileError`` when the profile is asked for).
 __version__ = "0.1.0"
 
 #: Submodules reachable as attributes after a bare ``import helpers`` (imported on first use).
-_SUBMODULES = ("book", "config", "data", "distances", "evaluation", "exercises", "kernel", "lab", "losses",
-               "manifest", "measure", "models", "pipeline", "plotting", "reference", "render", "runner",
-               "runs", "theory_plots", "training")
+_SUBMODULES = ("book", "config", "contrastive", "data", "distances", "evaluation", "exercises", "kernel",
+               "lab", "losses", "manifest", "measure", "models", "pipeline", "plotting", "reference", "render",
+               "runner", "runs", "standin", "theory_plots", "training")
 
 
 def __getattr__(name: str):

@@ -61,8 +61,8 @@ from helpers.distances import check_distance
 
 __all__ = [
     "SEMI_HARD_METHODS", "semi_hard_triplet_loss", "hard_triplet_loss", "batch_all_triplet_loss",
-    "SemiHardTripletLoss", "HardTripletLoss", "label_concat_adapter", "split_label_concat",
-    "LabelConcatLoss",
+    "SemiHardTripletLoss", "HardTripletLoss", "BatchAllTripletLoss", "label_concat_adapter",
+    "split_label_concat", "LabelConcatLoss",
 ]
 
 
@@ -300,6 +300,28 @@ class HardTripletLoss(_TripletLossBase):
     def get_config(self):
         config = super().get_config()
         config.update(margin=self.margin, soft=self.soft, distance=self.distance)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="triplet_course")
+class BatchAllTripletLoss(_TripletLossBase):
+    """Keras loss for :func:`batch_all_triplet_loss` (its ``loss``; the fraction of active
+    triplets is not reported): ``y_true`` = labels, ``y_pred`` = embeddings. Labels,
+    ``sample_weight`` and ``margin`` as in :class:`SemiHardTripletLoss`.
+    """
+
+    def __init__(self, margin=1.0, distance="squared_l2", name="batch_all_triplet_loss", **kwargs):
+        check_distance(distance)
+        _check_margin(margin)
+        super().__init__(name=name, **kwargs)
+        self.margin, self.distance = float(margin), distance
+
+    def call(self, y_true, y_pred):
+        return batch_all_triplet_loss(y_true, y_pred, self.margin, self.distance)[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(margin=self.margin, distance=self.distance)
         return config
 
 

@@ -1,4 +1,5 @@
-"""Brute-force NumPy versions of the triplet losses (chapter 2 — the local TF semi-hard loss).
+"""Brute-force NumPy versions of the course's losses (chapter 2 — the local TF semi-hard loss; the
+pairwise and supervised contrastive losses of :mod:`helpers.contrastive`, chapter 7).
 
 These are plain Python loops written straight from the definitions, in float64, slow on purpose:
 they are what the chapters print next to the TensorFlow code, and what the tests compare it with.
@@ -7,7 +8,8 @@ Same notation as :mod:`helpers.losses`: ``d(a, b)`` distance, ``(a, p)`` an orde
 
 The edge cases follow the rules of :mod:`helpers.losses`: an empty batch gives ``0``; a NaN or
 ``+-inf`` embedding, or a distance that overflows (in float64 here), gives NaN; ``margin`` must be
-a finite number ``> 0`` (``ValueError`` otherwise, even where ``soft=True`` ignores it).
+a finite number ``> 0`` (``ValueError`` otherwise, even where ``soft=True`` ignores it), and so must
+SupCon's ``temperature``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ __all__ = [
     "semi_hard_loss",
     "hard_loss",
     "batch_all_loss",
+    "contrastive_loss",
+    "supcon_loss",
 ]
 
 NOISE_FACTOR = 8.0  # same numerical-zero rule as helpers.distances
@@ -172,3 +176,64 @@ def batch_all_loss(labels, embeddings, margin=1.0, distance="squared_l2"):
                     active.append(value)
     loss = float(np.mean(active)) if active else 0.0
     return loss, (len(active) / n_valid if n_valid else 0.0)
+
+
+def _check_temperature(temperature):
+    """The margin's rule (a finite number ``> 0``) under the temperature's name."""
+    try:
+        _check_margin(temperature)
+    except ValueError:
+        raise ValueError(
+            f"temperature must be a finite number > 0; got temperature={temperature}") from None
+
+
+def contrastive_loss(labels, embeddings, margin=1.0, distance="l2"):
+    """Pairwise contrastive loss (Hadsell, Chopra & LeCun 2006), over unordered pairs ``i < j``:
+    mean of ``d(i, j)^2`` over positive pairs plus mean of ``[margin - d(i, j)]_+^2`` over
+    negative pairs (a mean over no pair is ``0``). ``distance``: ``"l2"`` or ``"angular"``."""
+    if distance not in ("l2", "angular"):
+        raise ValueError(f"contrastive_loss takes distance 'l2' or 'angular', not {distance!r}")
+    _check_margin(margin)
+    d = pairwise_distances(embeddings, distance)
+    y = _labels(labels, len(d))
+    if not _finite(embeddings, d):
+        return math.nan
+    positive_terms, negative_terms = [], []
+    for i in range(len(d)):
+        for j in range(i + 1, len(d)):
+            if y[i] == y[j]:
+                positive_terms.append(d[i, j] ** 2)
+            else:
+                negative_terms.append(max(margin - d[i, j], 0.0) ** 2)
+    pull = float(np.mean(positive_terms)) if positive_terms else 0.0
+    push = float(np.mean(negative_terms)) if negative_terms else 0.0
+    return pull + push
+
+
+def supcon_loss(labels, embeddings, temperature=0.1):
+    """Supervised contrastive loss (Khosla et al. 2020, ``L_out``). With ``z_i = x_i / ||x_i||``
+    (0 for a zero row) and ``s(i, a) = z_i . z_a / temperature``, an anchor ``i`` with positives
+    ``P(i)`` costs ``-(1/|P(i)|) sum_{p in P(i)} log(exp(s(i, p)) / sum_{a != i} exp(s(i, a)))``;
+    the loss is the mean over anchors with a positive, ``0`` if there is none."""
+    _check_temperature(temperature)
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must have rank 2; got shape {x.shape}")
+    y = _labels(labels, len(x))
+    if not np.all(np.isfinite(x)):
+        return math.nan
+    z = np.zeros_like(x)
+    for i, row in enumerate(x):
+        scale = np.max(np.abs(row), initial=0.0)  # the norm then neither overflows nor underflows
+        if scale > 0:
+            z[i] = (row / scale) / np.linalg.norm(row / scale)
+    per_anchor = []
+    for i in range(len(x)):
+        positives = [p for p in range(len(x)) if p != i and y[p] == y[i]]
+        if not positives:
+            continue
+        s = {a: float(z[i] @ z[a]) / temperature for a in range(len(x)) if a != i}
+        top = max(s.values())  # log-sum-exp around the largest term
+        log_denominator = top + math.log(sum(math.exp(value - top) for value in s.values()))
+        per_anchor.append(-np.mean([s[p] - log_denominator for p in positives]))
+    return float(np.mean(per_anchor)) if per_anchor else 0.0

@@ -60,6 +60,7 @@ def test_submodules_are_attributes_on_first_use():
 
     assert helpers.reference.semi_hard_loss is not None
     assert "models" in dir(helpers)
+    assert "contrastive" in dir(helpers)  # chapter 7's losses are registered too
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         helpers.nonsense  # noqa: B018
 
