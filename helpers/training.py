@@ -258,6 +258,7 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
         base, model_name = build_model(model_or_name, **kwargs), model_or_name
     else:
         base, model_name = model_or_name, model_or_name.name
+    custom_loss = loss
     loss = loss if loss is not None else _default_loss(margin, distance)
     if wiring == "concat":
         trained, fit_loss = build_concat_model(base), LabelConcatLoss(loss)
@@ -271,8 +272,11 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
                     steps_per_execution=per_call, jit_compile=False)
 
     samples_per_epoch = len(y) if pk is None else steps * batch_size
-    recipe = {"model": model_name, "wiring": wiring, "loss": _loss_name(loss), "margin": margin,
-              "distance": distance, "epochs": epochs, "batch_size": batch_size,
+    # ``margin`` and ``distance`` configure the default loss only: for a loss passed in they would
+    # be misleading (its own settings go to ``loss_settings``), so the recipe records None.
+    own = custom_loss is None
+    recipe = {"model": model_name, "wiring": wiring, "loss": _loss_name(loss),
+              "margin": margin if own else None, "distance": distance if own else None, "epochs": epochs, "batch_size": batch_size,
               "learning_rate": learning_rate, "lr_schedule": lr_schedule,
               "pk": [int(v) for v in pk] if pk is not None else None,
               "augment": dict(augment) if augment else None,

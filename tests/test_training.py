@@ -89,6 +89,18 @@ def test_tiny_run_lowers_the_loss(tiny):
     assert result.trained_model.loss.margin == 0.5 and result.trained_model.loss.distance == "squared_l2"
 
 
+def test_recipe_names_no_margin_for_a_loss_passed_in(tiny):
+    """``margin`` / ``distance`` set the default loss only; a loss passed in (SupCon, a classifier's
+    cross-entropy) has its own settings, so the recipe must not claim the default margin 1.0."""
+    x, y = tiny
+    own = train_embedding(build_mlp(8), (x, y), epochs=1, batch_size=60, margin=0.5, verbose=0)
+    assert (own.recipe["margin"], own.recipe["distance"]) == (0.5, "squared_l2")
+    given = train_embedding(build_mlp(8), (x, y), epochs=1, batch_size=60, verbose=0,
+                            loss=SemiHardTripletLoss(margin=0.2, distance="l2"))
+    assert (given.recipe["margin"], given.recipe["distance"]) == (None, None)
+    assert given.recipe["loss"] == "SemiHardTripletLoss"
+
+
 def test_concat_wiring_and_pk_batches(tiny):
     x, y = tiny
     result = train_embedding("mlp", (x, y), wiring="concat", pk=(3, 8), epochs=1, verbose=0,
