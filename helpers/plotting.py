@@ -4,11 +4,13 @@ Every figure colours the ten digit classes the same way (``CLASS_COLORS``), has 
 labelled axes, and returns the matplotlib ``Figure`` so a chapter can save or tweak it.
 
 A colour means one thing in the whole course. Digits wear ``CLASS_COLORS``; the kinds of negative
-(chapters 1 and 2) wear ``HARDNESS_COLORS`` and the nearest-neighbour outcomes (chapter 5)
-``OUTCOME_COLORS``, chosen from colour-blind-safe sets, away from every digit colour, and each
-paired with a second cue (a marker shape, a frame width and a ✗) so that no meaning rests on hue
-alone. tests/test_plotting.py checks the distances, also under simulated protanopia and
-deuteranopia.
+(chapters 1 and 2) wear ``HARDNESS_COLORS``, the nearest-neighbour outcomes (chapter 5)
+``OUTCOME_COLORS``, positive and negative pairs ``PAIR_COLORS``, and the lines of a comparison
+(methods, recipes, training and validation) ``SERIES_COLORS`` through ``series_style``. All are
+chosen from colour-blind-safe sets, away from every digit colour, and each is paired with a second
+cue (a marker shape, a frame width and a ✗, a line style) or differs in lightness, so that no
+meaning rests on hue alone. tests/test_plotting.py checks the distances, also under simulated
+protanopia and deuteranopia.
 """
 
 from __future__ import annotations
@@ -38,6 +40,31 @@ OUTCOME_COLORS = {"right": "#009E73", "wrong": "#000000"}
 #: The second cue for the outcomes: the frame's line width (points) and a mark after the label.
 OUTCOME_FRAME_WIDTHS = {"right": 1.0, "wrong": 4.0}
 OUTCOME_MARKS = {"right": "", "wrong": " ✗"}
+#: Pairs of images of the same digit (positive) and of different digits (negative), e.g. in the
+#: distance histograms: Paul Tol's dark green (his "dark" scheme) and sand ("muted"), far apart in
+#: lightness as well as hue.
+PAIR_COLORS = {"positive": "#225522", "negative": "#DDCC77"}
+#: The lines of a comparison named by its legend (methods, recipes, training and validation):
+#: Tol's indigo ("muted"), dark yellow and light red ("medium contrast"). Only three: no other
+#: colour of Tol's qualitative sets or Okabe–Ito's but black (the ink) is 25 ΔE from every digit
+#: and 40 ΔE from these three under simulated colour blindness; ``series_style`` adds more cues.
+SERIES_COLORS = ("#332288", "#997700", "#EE99AA")
+#: The second cues of ``series_style``: a marker per series, a line style per round of colours.
+SERIES_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "*")
+SERIES_LINESTYLES = ("-", "--", ":")
+
+
+def series_style(index: int) -> dict:
+    """``color``, ``marker`` and ``linestyle`` of the ``index``-th line (from 0) of a comparison.
+
+    The first three lines differ in colour and marker; from the fourth on the colours come round
+    again with the next line style, so nine lines differ in (colour, line style) and in marker.
+    Pass it to ``Axes.plot`` as ``**series_style(i)``.
+    """
+    index = int(index)
+    return {"color": SERIES_COLORS[index % len(SERIES_COLORS)],
+            "marker": SERIES_MARKERS[index % len(SERIES_MARKERS)],
+            "linestyle": SERIES_LINESTYLES[index // len(SERIES_COLORS) % len(SERIES_LINESTYLES)]}
 
 
 def plot_digit_grid(images, labels, *, per_class: int = 8, title: str = "MNIST digits",
@@ -161,7 +188,7 @@ def plot_pca_before_after(before, after, labels, *, names=("before training", "a
 
 def plot_loss_curves(history, *, title: str = "Training loss", keys=None, log_scale: bool = False):
     """Loss (and any other logged metric) per epoch from a ``history`` dict, a Keras
-    ``History`` or a ``TrainResult``."""
+    ``History`` or a ``TrainResult``, one ``series_style`` per series (never a digit colour)."""
     history = getattr(history, "history", history)
     if not isinstance(history, dict) or not history:
         raise ValueError("history must be a non-empty dict of lists (or have a .history dict)")
@@ -169,10 +196,10 @@ def plot_loss_curves(history, *, title: str = "Training loss", keys=None, log_sc
     if not keys:
         raise ValueError("history holds no series to plot")
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in keys:
+    for i, key in enumerate(keys):
         values = np.asarray(history[key], dtype=float)
         epochs = np.asarray(history.get("epoch", range(len(values))), dtype=int) + 1
-        ax.plot(epochs, values, marker="o", markersize=3, label=key)
+        ax.plot(epochs, values, markersize=3, label=key, **series_style(i))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" if len(keys) == 1 and "loss" in keys[0] else "value")
     if log_scale:
@@ -209,17 +236,18 @@ def plot_distance_histograms(embeddings, labels, *, squared: bool = False, margi
                              bins: int = 60, title: str = "Distances between pairs of images", ax=None):
     """Histograms of positive-pair (same digit) and negative-pair (different digits) distances.
 
-    The less the two overlap, the better nearest-neighbour search works. ``margin`` draws a
-    vertical line (e.g. the triplet loss' margin, with ``squared=True`` for squared L2). With
-    ``ax``, draw into those axes (e.g. one panel of a larger figure) and return their figure.
+    The less the two overlap (in ``PAIR_COLORS``), the better nearest-neighbour search works.
+    ``margin`` draws a vertical line (e.g. the triplet loss' margin, with ``squared=True`` for
+    squared L2). With ``ax``, draw into those axes (e.g. one panel of a larger figure) and return
+    their figure.
     """
     positive, negative = pair_distances(embeddings, labels, squared=squared)
     own_figure = ax is None
     fig, ax = plt.subplots(figsize=(7, 4)) if own_figure else (ax.figure, ax)
     edges = np.histogram_bin_edges(np.concatenate([positive, negative]), bins=bins)
-    ax.hist(negative, bins=edges, density=True, alpha=0.55, color="tab:gray",
+    ax.hist(negative, bins=edges, density=True, alpha=0.55, color=PAIR_COLORS["negative"],
             label=f"negative pairs ({negative.size:,})")
-    ax.hist(positive, bins=edges, density=True, alpha=0.55, color="tab:blue",
+    ax.hist(positive, bins=edges, density=True, alpha=0.55, color=PAIR_COLORS["positive"],
             label=f"positive pairs ({positive.size:,})")
     if margin is not None:
         ax.axvline(margin, color="black", linestyle="--", label=f"margin = {margin:g}")

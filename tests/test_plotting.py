@@ -1,6 +1,9 @@
 """Tests of helpers.plotting: the chapter 5 figures build, are titled and labelled; the palettes
-for kinds of negative and neighbour outcomes stay apart, also under simulated colour blindness,
-and away from the digit colours."""
+for kinds of negative, neighbour outcomes, kinds of pair and compared series stay apart, also
+under simulated colour blindness, and away from the digit colours, which no chapter borrows."""
+
+import re
+from pathlib import Path
 
 import matplotlib
 
@@ -15,8 +18,8 @@ from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 
 from helpers.plotting import (  # noqa: E402
     CLASS_COLORS, HARDNESS_COLORS, HARDNESS_MARKERS, OUTCOME_COLORS, OUTCOME_FRAME_WIDTHS,
-    pair_distances, plot_distance_histograms, plot_loss_curves, plot_neighbour_gallery,
-    plot_pca_before_after,
+    PAIR_COLORS, SERIES_COLORS, pair_distances, plot_distance_histograms, plot_loss_curves,
+    plot_neighbour_gallery, plot_pca_before_after, series_style,
 )
 from helpers.theory_plots import draw_mining_scene  # noqa: E402
 
@@ -76,6 +79,14 @@ def test_loss_curves_from_dict_and_objects():
     result = Result()
     result.history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
     assert len(plot_loss_curves(result, log_scale=True).axes[0].lines) == 2
+    # The series wear series_style, not matplotlib's default cycle (tab10: the digit colours).
+    history = {f"metric {i}": [1.0, 0.5] for i in range(5)}
+    lines = plot_loss_curves(history).axes[0].lines
+    digits = {to_rgb(c) for c in CLASS_COLORS}
+    for i, line in enumerate(lines):
+        style = series_style(i)
+        assert to_rgb(line.get_color()) == to_rgb(style["color"]) and to_rgb(line.get_color()) not in digits
+        assert (line.get_marker(), line.get_linestyle()) == (style["marker"], style["linestyle"])
     with pytest.raises(ValueError):
         plot_loss_curves({})
 
@@ -90,6 +101,9 @@ def test_distance_histograms(blobs):
     assert_labelled(ax)
     assert ax.get_xlabel() == "squared L2 distance"
     assert any("positive pairs" in t.get_text() for t in ax.get_legend().get_texts())
+    # Pair colours, not digit 0's blue and digit 7's grey.
+    fills = {tuple(patch.get_facecolor()[:3]) for patch in ax.patches}
+    assert fills == {to_rgb(PAIR_COLORS["positive"]), to_rgb(PAIR_COLORS["negative"])}
     assert [tuple(line.get_xdata()) for line in ax.lines] == [(1.0, 1.0)]  # the margin line
 
 
@@ -195,7 +209,11 @@ def test_the_simulation_reproduces_known_facts():
     assert np.allclose(lab("#ffffff"), [100, 0, 0], atol=1e-3)
 
 
-@pytest.mark.parametrize("palette", [HARDNESS_COLORS, OUTCOME_COLORS], ids=["hardness", "outcome"])
+SERIES_BY_INDEX = dict(enumerate(SERIES_COLORS))
+
+
+@pytest.mark.parametrize("palette", [HARDNESS_COLORS, OUTCOME_COLORS, PAIR_COLORS, SERIES_BY_INDEX],
+                         ids=["hardness", "outcome", "pair", "series"])
 @pytest.mark.parametrize("vision", VISIONS, ids=["normal", "protanopia", "deuteranopia"])
 def test_palette_stays_distinguishable(palette, vision):
     names = list(palette)
@@ -207,13 +225,16 @@ def test_palette_stays_distinguishable(palette, vision):
 
 def test_meanings_have_their_own_colours():
     """'wrong' is no digit colour (for any reader: the gallery frames queries in their digit's
-    colour); no hardness or outcome colour is near a digit colour; no colour means two things."""
+    colour); no hardness, outcome, pair or series colour is near a digit colour; no colour means
+    two things."""
     for vision in VISIONS:
         nearest = min(delta_e(OUTCOME_COLORS["wrong"], digit, vision) for digit in CLASS_COLORS)
         assert nearest >= MIN_FROM_DIGITS, (vision, nearest)
     assert to_rgb(OUTCOME_COLORS["wrong"]) not in {to_rgb(c) for c in CLASS_COLORS}
     meanings = {**{f"{k} negative": c for k, c in HARDNESS_COLORS.items()},
-                **{f"{k} neighbour": c for k, c in OUTCOME_COLORS.items()}}
+                **{f"{k} neighbour": c for k, c in OUTCOME_COLORS.items()},
+                **{f"{k} pair": c for k, c in PAIR_COLORS.items()},
+                **{f"series {i}": c for i, c in SERIES_BY_INDEX.items()}}
     for name, colour in meanings.items():
         nearest = min(delta_e(colour, digit) for digit in CLASS_COLORS)
         assert nearest >= MIN_FROM_DIGITS, f"{name} {colour}: ΔE {nearest:.1f} from a digit colour"
@@ -221,3 +242,31 @@ def test_meanings_have_their_own_colours():
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             assert delta_e(meanings[a], meanings[b]) >= MIN_FROM_DIGITS, (a, b)
+
+
+def test_series_style_gives_every_line_its_own_cues():
+    """Up to three series differ in colour and marker; up to nine in (colour, line style) and in
+    marker, so figures with more lines than colours stay readable."""
+    styles = [series_style(i) for i in range(9)]
+    assert len({s["color"] for s in styles[:3]}) == len({s["marker"] for s in styles[:3]}) == 3
+    assert len({(s["color"], s["linestyle"]) for s in styles}) == 9
+    assert len({s["marker"] for s in styles}) == 9
+    assert {s["color"] for s in styles} == set(SERIES_COLORS)
+
+
+#: How a chapter or helper would borrow a digit colour for something else: tab10 by name, the
+#: default cycle by index, one fixed digit's colour, the palette zipped with a list of series, and
+#: matplotlib's grey (= digit 7's).
+BORROWED_DIGIT_COLOUR = re.compile(
+    r"""["']tab:\w+["']|color\s*=\s*["']C\d["']|CLASS_COLORS\[\d\]|zip\(.*CLASS_COLORS\)"""
+    r"""|colou?r\s*=\s*["']gr[ae]y["']""")
+
+
+def test_no_chapter_or_helper_borrows_a_digit_colour():
+    root = Path(__file__).resolve().parents[1]
+    sources = sorted((root / "chapters").glob("*.py")) + sorted((root / "helpers").rglob("*.py"))
+    found = [f"{path.relative_to(root)}:{number}: {line.strip()}"
+             for path in sources
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if BORROWED_DIGIT_COLOUR.search(line)]
+    assert not found, "digit colours used for something else:\n" + "\n".join(found)
