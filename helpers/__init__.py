@@ -14,6 +14,7 @@ works after a bare ``import helpers``. Modules (and the chapter that introduces 
 - ``training``   fitting with checkpoints and resume; ``runs`` the run folders it keeps (chapter 4)
 - ``evaluation`` retrieval metrics and PCA (chapter 5)
 - ``contrastive`` the pairwise and supervised contrastive losses (chapter 7)
+- ``openset``    the open-set split, its chance levels and fast scores, several seeds in one fit (chapter 7)
 - ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
 - ``standin``    a 60,000-image MNIST stand-in made offline, to run the course at full size (tooling)
 - ``exercises``  self-checks (``python -m helpers.exercises``: solutions, checks, grading); ``book`` (with ``manifest`` and ``runner``), ``render``, ``lab`` and
@@ -31,9 +32,10 @@ bad value raises ``helpers.config.ProfileError`` when the profile is asked for).
 __version__ = "0.1.0"
 
 #: Submodules reachable as attributes after a bare ``import helpers`` (imported on first use).
-_SUBMODULES = ("book", "config", "contrastive", "data", "distances", "evaluation", "exercises", "kernel",
-               "lab", "losses", "manifest", "measure", "models", "pipeline", "plotting", "reference", "render",
-               "runner", "runs", "standin", "theory_plots", "training")
+_SUBMODULES = ("book", "config", "contrastive", "data", "distances", "evaluation", "exercises",
+               "kernel", "lab", "losses", "manifest", "measure", "models", "openset", "pipeline",
+               "plotting", "reference", "render", "runner", "runs", "standin", "theory_plots",
+               "training")
 
 
 def __getattr__(name: str):
