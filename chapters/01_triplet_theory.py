@@ -40,7 +40,7 @@ import tensorflow as tf
 from helpers import data, losses, reference, theory_plots
 from helpers.config import PROFILE
 from helpers.distances import pairwise_distances
-from helpers.plotting import CLASS_COLORS
+from helpers.plotting import CLASS_COLORS, HARDNESS_COLORS, HARDNESS_MARKERS, PAIR_COLORS, SERIES_COLORS
 
 print(f"TensorFlow {tf.__version__} | run profile: {PROFILE.name}")
 
@@ -76,8 +76,8 @@ print(f"1-nearest-neighbour accuracy in pixel space: {np.mean(y[nearest] == y):.
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
 bins = np.linspace(0, d_pixels.max(), 60)
-left.hist(d_diff, bins=bins, density=True, alpha=0.55, color="0.45", label="different class")
-left.hist(d_same, bins=bins, density=True, alpha=0.55, color=CLASS_COLORS[0], label="same class")
+left.hist(d_diff, bins=bins, density=True, alpha=0.55, color=PAIR_COLORS["negative"], label="different class")
+left.hist(d_same, bins=bins, density=True, alpha=0.55, color=PAIR_COLORS["positive"], label="same class")
 left.set(title="Pixel-space distances overlap", xlabel="L2 distance between two images",
          ylabel="density")
 left.legend()
@@ -156,11 +156,11 @@ theory_plots.draw_mining_scene(scene, anchor, positive, negatives, kinds, margin
                                title=f"Negatives of one anchor–positive pair (margin {margin:g})")
 grid = np.linspace(0, d_an.max() * 1.05, 200)
 hinge.plot(grid, triplet_loss(d_ap, grid, margin), color="black", lw=1.2, label="triplet loss")
-for kind, colour in theory_plots.NEGATIVE_KIND_COLORS.items():
+for kind, colour in HARDNESS_COLORS.items():
     on = kinds == kind
     hinge.scatter(d_an[on], triplet_loss(d_ap, d_an[on], margin), color=colour, edgecolor="black",
-                  linewidth=0.4, zorder=3, label=kind)
-hinge.axvspan(d_ap, d_ap + margin, color=theory_plots.NEGATIVE_KIND_COLORS["semi-hard"], alpha=0.15)
+                  marker=HARDNESS_MARKERS[kind], linewidth=0.5, zorder=3, label=kind)
+hinge.axvspan(d_ap, d_ap + margin, color=HARDNESS_COLORS["semi-hard"], alpha=0.15)
 hinge.axvline(d_ap, ls="--", color="black", lw=1)
 hinge.axvline(d_ap + margin, ls=":", color="black", lw=1.2)
 hinge.set(title="The loss each negative gives", xlabel="d(a, n) (squared L2)",
@@ -295,9 +295,9 @@ for name, (pairs, triplets) in counts.items():
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.6))
 names = list(counts)
-ax.bar(np.arange(3) - 0.2, [c[0] for c in counts.values()], 0.4, color=CLASS_COLORS[0],
+ax.bar(np.arange(3) - 0.2, [c[0] for c in counts.values()], 0.4, color=SERIES_COLORS[0],
        label="positive pairs (one semi-hard negative each)")
-ax.bar(np.arange(3) + 0.2, [c[1] for c in counts.values()], 0.4, color=CLASS_COLORS[1],
+ax.bar(np.arange(3) + 0.2, [c[1] for c in counts.values()], 0.4, color=SERIES_COLORS[1],
        label="triplets (every negative)")
 ax.set_yscale("log")
 ax.set(xticks=range(3), xticklabels=names, ylabel="count per batch (log scale)",
@@ -335,12 +335,12 @@ for distance in ("squared_l2", "l2"):
     grad_norm[distance] = tf.norm(tape.gradient(d, pairs)[:, 0], axis=1).numpy()
 
 fig, (gap, grad) = plt.subplots(1, 2, figsize=(12, 3.8))
-gap.plot(r, np.sqrt(r**2 + margin) - r, label="squared L2 loss: √(r² + α) − r")
-gap.plot(r, np.full_like(r, margin), label="plain L2 loss: α")
+gap.plot(r, np.sqrt(r**2 + margin) - r, color=SERIES_COLORS[0], label="squared L2 loss: √(r² + α) − r")
+gap.plot(r, np.full_like(r, margin), color=SERIES_COLORS[1], label="plain L2 loss: α")
 gap.set(title=f"How much farther an easy negative must be (α = {margin:g})",
         xlabel="plain distance r = ‖f(a) − f(p)‖", ylabel="required extra plain distance")
 gap.legend()
-for distance, colour in zip(grad_norm, CLASS_COLORS):
+for distance, colour in zip(grad_norm, SERIES_COLORS):
     grad.plot(r, grad_norm[distance], color=colour, label=distance)
 grad.set(title="Gradient length of d(a, b) with respect to a (TF, guarded at 0)",
          xlabel="plain distance ‖a − b‖", ylabel="‖∂d/∂a‖")
@@ -405,7 +405,7 @@ print(f"loss at c = 0.1: {raw[0]:.3f}, at c = 1: {raw[10]:.3f}, at c = 10: {raw[
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.8))
-for (name, values), colour in zip(curves.items(), CLASS_COLORS):
+for (name, values), colour in zip(curves.items(), SERIES_COLORS):
     ax.plot(scales, values, marker="o", ms=3, color=colour, label=name)
 ax.set_xscale("log")
 ax.set(title="Semi-hard loss (margin 1, squared L2) of the same batch, rescaled",
@@ -472,6 +472,15 @@ check("1.2", tf_choice)
 # %%
 zero_loss_scale = None  # your function here
 check("1.3", zero_loss_scale)
+
+# %% [markdown]
+# **1.4** *A question.* Embeddings on the unit sphere, squared L2 distances, margin α = 0.2, as in
+# FaceNet. An anchor and its positive have cosine similarity 0.9. Up to which cosine similarity
+# with the anchor is a negative *easy* — its loss 0? Answer with a number.
+
+# %%
+easy_cosine = None  # a number
+check("1.4", easy_cosine)
 
 # %% [markdown]
 # ## References

@@ -35,18 +35,16 @@
 # processes that measure memory, each of which imports TensorFlow; no data is loaded).
 
 # %%
-import statistics
-import time
 from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
+from matplotlib.colors import to_rgb
 
 from helpers import losses, measure, reference, theory_plots
 from helpers.config import PROFILE
-from helpers.distances import pairwise_distances
-from helpers.plotting import CLASS_COLORS
+from helpers.plotting import CLASS_COLORS, PAIR_COLORS, SERIES_COLORS
 
 print(f"TensorFlow {tf.__version__} | run profile: {PROFILE.name}")
 
@@ -113,12 +111,12 @@ for (i, j), value in np.ndenumerate(D.numpy()):
 heat.set(title="Piece 1: squared distances D", xlabel="index j", ylabel="index i")
 fig.colorbar(image, ax=heat, shrink=0.8)
 kind = np.zeros(D.shape + (3,))
-kind[negative.numpy()] = 0.85
+kind[negative.numpy()] = to_rgb(PAIR_COLORS["negative"])
 for a, p in zip(*np.nonzero(positive.numpy())):
     kind[a, p] = CLASS_COLORS[toy_y[a]][:3]
 kind[np.eye(len(toy_y), dtype=bool)] = 1.0
 mask_ax.imshow(kind)
-mask_ax.set(title="Piece 2: positive (class colour), negative (grey)",
+mask_ax.set(title="Piece 2: positive (class colour), negative (sand)",
             xlabel="index p or n", ylabel="anchor index a")
 for ax in (heat, mask_ax):
     ax.set_xticks(range(10)), ax.set_yticks(range(10))
@@ -240,69 +238,23 @@ for b in (256, 1024, 4096):
 # %% [markdown]
 # Measured: one forward and backward pass of `helpers.losses.semi_hard_triplet_loss` inside a
 # `tf.function`, on random 64-d float32 embeddings with 10 classes, for both methods. **Time** is
-# the median of three passes, measured here in this kernel.
+# the median of three passes in this kernel. **Peak memory** is a high-water mark that a process
+# never lowers, so a smaller peak after a bigger one would be invisible here: `helpers.measure`
+# measures each (method, B) in a fresh Python process instead (its docstring explains how), at
+# fewer sizes, since each process imports TensorFlow. Off Linux only the analytic sizes are plotted.
 
 # %%
-def step_for(method):
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 64], tf.float32)])
-    def step(labels, embeddings):
-        with tf.GradientTape() as tape:
-            tape.watch(embeddings)
-            loss = losses.semi_hard_triplet_loss(labels, embeddings, method=method)
-        return tape.gradient(loss, embeddings)
-    return step
-
-
 sizes = {"tile": PROFILE.pick(reader=[32, 64, 128, 256, 384, 512], quick=[32, 64, 128, 256]),
          "sort": PROFILE.pick(reader=[32, 64, 128, 256, 512, 1024, 2048], quick=[32, 64, 128, 256, 512])}
-rng = np.random.default_rng(1)
-seconds = {}
-for method, batch_sizes in sizes.items():
-    step = step_for(method)
-    for b in batch_sizes:
-        args = (tf.constant(rng.integers(0, 10, b)), tf.constant(rng.normal(size=(b, 64)), tf.float32))
-        step(*args)  # warm-up (the first call also traces)
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            step(*args)
-            times.append(time.perf_counter() - start)
-        seconds[method, b] = statistics.median(times)
-
-# %% [markdown]
-# **Memory** needs more care. Linux reports a process's peak resident memory (`VmHWM` in
-# `/proc/self/status`) as a high-water mark, and memory that an earlier call freed often stays
-# with the process: in this kernel, after the passes above, a new and smaller peak would be
-# invisible. `helpers.measure` therefore measures each (method, B) in a **fresh Python process**:
-# it runs the step once on a tiny batch (tracing, loading kernels), resets the peak to the current
-# resident size through `/proc/self/clear_refs`, runs one pass at B, and reports the peak minus
-# the resident size before it. Each process pays for a TensorFlow import, so memory is measured at
-# fewer sizes than time, two processes at a time. Elsewhere than Linux only the analytic sizes are
-# plotted.
-
-# %%
 memory_sizes = {"tile": PROFILE.pick(reader=[256, 512], quick=[256]),
                 "sort": PROFILE.pick(reader=[256, 2048], quick=[256])}
-configs = [(method, b) for method, batch_sizes in memory_sizes.items() for b in batch_sizes]
-growth = {}
-if measure.peak_supported():
-    start = time.perf_counter()
-    for row in measure.measure_fresh_many(configs, workers=2):
-        growth[row["method"], row["batch_size"]] = row["peak_growth"]
-    print(f"memory: {len(configs)} fresh processes, two at a time, {time.perf_counter() - start:.0f} s in all")
-else:
-    print("memory: not measured (this needs Linux's /proc/self/clear_refs)")
-
-unit = {"tile": ("B×B×B tensor", 3), "sort": ("B×B matrix", 2)}
-print(f"{'method':6s} {'B':>5s} {'time (ms)':>10s} {'peak growth':>12s}  (as a multiple of one float32 tensor)")
-for method, b in sorted(seconds):
-    memory = growth.get((method, b))
-    shown = "" if memory is None else f"{memory / 2**20:8.1f} MiB  = {memory / (4 * b ** unit[method][1]):4.1f} × one {unit[method][0]}"
-    print(f"{method:6s} {b:5d} {seconds[method, b] * 1000:10.1f} {shown}")
+seconds = measure.time_here(sizes)  # {(method, B): seconds}
+growth = measure.peak_growths(memory_sizes, workers=2)  # {(method, B): bytes}, {} off Linux
+print(measure.scaling_table(seconds, growth))
 
 # %%
 fig, (t_ax, m_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
-for method, colour in zip(sizes, CLASS_COLORS):
+for method, colour in zip(sizes, SERIES_COLORS):
     t_ax.plot(sizes[method], [seconds[method, b] * 1000 for b in sizes[method]], "o-", color=colour, label=method)
     measured = [b for b in memory_sizes[method] if growth.get((method, b))]
     m_ax.plot(measured, [growth[method, b] / 2**20 for b in measured], "o-", color=colour,
@@ -574,6 +526,23 @@ batch_all = None  # your function here
 check("2.2", batch_all)
 
 # %% [markdown]
+# **2.3** *Predict, then run.* Raise the margin of the toy batch's semi-hard loss from 1 to 2. Of its
+# 18 positive pairs, how many does TensorFlow's rule then pair with a *different* negative? Write
+# down a whole number, then run the cell after it: it measures with `semi_hard_tiled`, and shows
+# the measurement once you have predicted.
+
+# %%
+changes_prediction = None  # your prediction: a whole number from 0 to 18
+
+# %%
+pairs = masks(tf.constant(toy_y))[0]
+at_margin = {m: semi_hard_tiled(tf.constant(toy_y), tf.constant(toy_x), m) for m in (1.0, 2.0)}
+changed_pairs = int(tf.reduce_sum(tf.cast(pairs & (at_margin[1.0][1] != at_margin[2.0][1]), tf.int32)))
+check("2.3", changes_prediction,
+      measured=f"{changed_pairs} of {int(tf.reduce_sum(tf.cast(pairs, tf.int32)))} positive pairs change their "
+               f"negative; the loss goes from {float(at_margin[1.0][0]):.3f} to {float(at_margin[2.0][0]):.3f}")
+
+# %% [markdown]
 # ## References
 #
 # - F. Schroff, D. Kalenichenko, J. Philbin, *FaceNet: A Unified Embedding for Face Recognition
@@ -584,5 +553,3 @@ check("2.2", batch_all)
 #   `tfa.losses.TripletSemiHardLoss` —
 #   https://www.tensorflow.org/addons/api_docs/python/tfa/losses/TripletSemiHardLoss
 # - TensorFlow, `tf.searchsorted` — https://www.tensorflow.org/api_docs/python/tf/searchsorted
-# - Linux `proc(5)` manual: `/proc/[pid]/status` (VmHWM, VmRSS) and `/proc/[pid]/clear_refs` —
-#   https://man7.org/linux/man-pages/man5/proc.5.html

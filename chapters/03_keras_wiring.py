@@ -48,7 +48,7 @@ from IPython.display import Image, display
 
 from helpers import data, evaluation, losses, models, theory_plots
 from helpers.config import PROFILE
-from helpers.plotting import CLASS_COLORS
+from helpers.plotting import CLASS_COLORS, SERIES_COLORS
 
 print(f"TensorFlow {tf.__version__}, Keras {keras.__version__} | run profile: {PROFILE.name}")
 
@@ -261,7 +261,7 @@ print(f"after training, concatenation vs modern wiring: largest embedding differ
 
 # %%
 fig, (curve, pca_ax) = plt.subplots(1, 2, figsize=(12, 4.4))
-for (wiring, (_, loss_per_epoch)), style, colour in zip(runs.items(), ("-o", "--s"), CLASS_COLORS):
+for (wiring, (_, loss_per_epoch)), style, colour in zip(runs.items(), ("-o", "--s"), SERIES_COLORS):
     curve.plot(range(1, EPOCHS + 1), loss_per_epoch, style, color=colour, ms=7 if style == "-o" else 4,
                label=wiring)
 curve.set(title="Training loss under both wirings", xlabel="epoch", ylabel="semi-hard triplet loss",
@@ -313,13 +313,20 @@ largest_exact_integer = None  # your function here
 check("3.1", largest_exact_integer)
 
 # %% [markdown]
-# **3.2** Write `split(y_pred)` for the loss side of the 2018 wiring: from a `(B, 1 + k)` array
-# or tensor `[label | embedding]`, return `(labels, embeddings)` — labels as a 1-D integer array
-# (robust to labels that arrive slightly off an integer), embeddings as the `(B, k)` rest.
+# **3.2** *Predict, then run.* A face dataset numbers its 20,000,000 identities 0, 1, …,
+# 19,999,999 and trains through the 2018 wiring, so every label travels as a float32. How many
+# distinct classes does the loss see? Write down a number (within 1 % counts as right), then run
+# the cell after it: it measures, and shows the measurement once you have predicted.
 
 # %%
-split = None  # your function here
-check("3.2", split)
+classes_prediction = None  # your prediction: a number
+
+# %%
+identities = np.arange(20_000_000)
+classes_seen = np.unique(identities.astype(np.float32)).size
+check("3.2", classes_prediction,
+      measured=f"{len(identities):,} identities reach the loss as {classes_seen:,} distinct float32 labels")
+del identities
 
 # %% [markdown]
 # ## References

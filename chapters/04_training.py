@@ -216,8 +216,8 @@ fig = plotting.plot_loss_curves(history, keys=["loss"],
                                 title=f"The 2018 recipe, interrupted after epoch {STOP_AT} and resumed")
 ax = fig.axes[0]
 ax.plot(list(curve_2018.curve), [m["map_at_r"] for m in curve_2018.curve.values()], marker="s",
-        markersize=3, color="tab:green", label="validation MAP@R")
-ax.axvline(STOP_AT + 0.5, color="gray", linestyle=":", label="interrupted / resumed")
+        markersize=3, color=plotting.SERIES_COLORS[1], label="validation MAP@R")
+ax.axvline(STOP_AT + 0.5, color="black", linestyle=":", label="interrupted / resumed")
 ax.set_ylabel("training loss  |  validation MAP@R")
 ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.legend()
@@ -256,8 +256,8 @@ assert long_val["map_at_r"] > raw_val["map_at_r"], "the long-trained 2018 recipe
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.8))
 ax.plot([e * STEPS_PER_EPOCH for e in curve_long.curve], [m["map_at_r"] for m in curve_long.curve.values()],
-        marker="o", markersize=3, label="validation MAP@R")
-ax.axvline(EPOCHS * STEPS_PER_EPOCH, color="gray", linestyle=":", label=f"{EPOCHS} epochs here")
+        marker="o", markersize=3, color=plotting.SERIES_COLORS[1], label="validation MAP@R")
+ax.axvline(EPOCHS * STEPS_PER_EPOCH, color="black", linestyle=":", label=f"{EPOCHS} epochs here")
 ax.axhline(raw_val["map_at_r"], color="black", linewidth=0.8, label="raw pixels")
 ax.set(xlabel="updates (batches of 256)", ylabel="validation MAP@R",
        title=f"The 2018 recipe trained for {LONG_EPOCHS * STEPS_PER_EPOCH:,} updates "
@@ -301,8 +301,8 @@ rows, trained = {}, {}
 def experiment(name, model="mlp", seeds=SEEDS, **recipe):
     """Train one variant once per seed and score each run on the validation split."""
     rows[name], trained[name] = [], []
-    for seed in seeds:
-        curve = ValidationCurve()
+    for seed in seeds:  # the first seed's curve is plotted below; the others need the last epoch only
+        curve = ValidationCurve(every=1 if seed == seeds[0] else recipe["epochs"], last=recipe["epochs"])
         result = training.train_embedding(model, dev, verbose=0, callbacks=[curve], **{**recipe, "seed": seed})
         rows[name].append(curve.curve[recipe["epochs"]])
         trained[name].append(result)
@@ -459,9 +459,10 @@ for label, augment in (("no augmentation", None), ("augmentation", MLP_RECIPE["a
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, (label, curve) in zip(axes, fit_curves.items()):
-    for series, name, style in ((curve.train_curve, "training sample", "--"), (curve.curve, "validation", "-")):
+    for (series, name, style), colour in zip(((curve.train_curve, "training sample", "--"),
+                                              (curve.curve, "validation", "-")), plotting.SERIES_COLORS):
         ax.plot(list(series), [m["map_at_r"] for m in series.values()], style, marker="o", markersize=3,
-                label=name)
+                color=colour, label=name)
     ax.set(title=f"MLP recipe, {label}", xlabel="epoch")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -494,9 +495,9 @@ assert gap["augmentation"] < gap["no augmentation"], gap
 
 # %%
 fig, ax = plt.subplots(figsize=(10, 4.5))
-for name, curve in curves.items():
-    style = "--" if name == NAME_2018 else "-"
-    ax.plot(list(curve), [m["map_at_r"] for m in curve.values()], style, marker="o", markersize=3, label=name)
+for i, (name, curve) in enumerate(curves.items()):  # more lines than colours: series_style adds cues
+    ax.plot(list(curve), [m["map_at_r"] for m in curve.values()], markersize=3, label=name,
+            **plotting.series_style(i))
 ax.set_xlabel("epoch")
 ax.set_ylabel("MAP@R on the validation split")
 ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
@@ -604,14 +605,24 @@ map_at_r = None  # your function here
 check("4.1", map_at_r)
 
 # %% [markdown]
-# **4.2** Write `resume_epoch(file_names)`: given the names of the files in a run's
-# `checkpoints/` folder, return the epoch training should resume from — the highest `N` among
-# complete checkpoints named `epoch_N.keras` (`N` zero-padded to at least three digits) — or 0
-# when there is none. Temporary files (a checkpoint being written) and other files must be ignored.
+# **4.2** *Predict, then run.* This chapter chose its recipe on the validation split. Suppose six
+# recipes are in truth *equally good*, and each is scored once on validation and once on test,
+# every score with its own independent noise of standard deviation σ. We keep the recipe with the
+# highest validation score. On average, by how much does its validation score exceed its test
+# score? (a) nothing: each score is unbiased; (b) about a tenth of σ; (c) about one σ; (d) about
+# six σ, the noise of six recipes. Write down your letter, then run the cell after it: it simulates
+# 10,000 such choices, and shows the measurement once you have predicted.
 
 # %%
-resume_epoch = None  # your function here
-check("4.2", resume_epoch)
+winner_prediction = None  # your prediction: "a", "b", "c" or "d"
+
+# %%
+rng = np.random.default_rng(0)
+validation_noise, test_noise = rng.normal(size=(2, 10_000, 6))  # in units of σ: 10,000 choices of 6
+kept = np.arange(10_000), validation_noise.argmax(axis=1)
+optimism = np.mean(validation_noise[kept] - test_noise[kept])
+check("4.2", winner_prediction,
+      measured=f"the kept recipe's validation score exceeds its test score by {optimism:.2f} σ on average")
 
 # %% [markdown]
 # ## References

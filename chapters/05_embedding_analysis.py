@@ -284,7 +284,8 @@ assert after["overlap"] < before["overlap"] / 4, (before, after)
 # ## Nearest neighbours, mistakes included
 #
 # For a few test queries, the eight nearest *other* test images, nearest first. A neighbour of
-# another class gets a red frame. Half the queries are random; the other half are chosen among the
+# another class gets a thick black frame and a ✗ after its label (a right one, a thin green frame).
+# Half the queries are random; the other half are chosen among the
 # queries whose nearest neighbour is wrong — the trained embedding's worst cases.
 
 # %%
@@ -301,9 +302,9 @@ fig = plotting.plot_neighbour_gallery(x_test[queries], y_test[queries], x_test, 
 plt.show()
 
 # %% [markdown]
-# Look at the red frames: how many are digits a person might hesitate over too? The same queries,
+# Look at the black frames: how many are digits a person might hesitate over too? The same queries,
 # searched in raw pixel space, for comparison (half of these queries were picked for the trained
-# embedding's mistakes, so the count of red frames below is not a fair comparison — the table is):
+# embedding's mistakes, so the count of black frames below is not a fair comparison — the table is):
 
 # %%
 pixel_neighbours = evaluation.nearest_neighbours(pixels, k=8)
@@ -311,7 +312,7 @@ fig = plotting.plot_neighbour_gallery(x_test[queries], y_test[queries], x_test, 
                                       max_queries=8, title="Raw pixels")
 plt.show()
 for name, found in (("trained embedding", neighbours), ("raw pixels", pixel_neighbours)):
-    print(f"red frames, {name}: {int((y_test[found[queries]] != y_test[queries, None]).sum())} "
+    print(f"black frames, {name}: {int((y_test[found[queries]] != y_test[queries, None]).sum())} "
           f"of {found[queries].size}")
 
 # %% [markdown]
@@ -418,6 +419,39 @@ check("5.2", nn_mistakes)
 # %%
 separation = None  # your function here
 check("5.3", separation)
+
+# %% [markdown]
+# **5.4** *Predict, then run.* The bootstrap interval of the mean precision@1 over 1,000 test queries
+# has some width w. With 4,000 queries of the same kind, about how wide is it? (a) w/4; (b) w/2;
+# (c) w — the bootstrap only reuses the queries it is given; (d) 2w. Write down your letter, then
+# run the cell after it: it bootstraps simulated per-query values with
+# `helpers.uncertainty.bootstrap`, and shows the measurement once you have predicted.
+
+# %%
+queries_prediction = None  # your prediction: "a", "b", "c" or "d"
+
+# %%
+rng = np.random.default_rng(0)
+widths = {}
+for n_queries in (1000, 4000):
+    hits = (rng.random(n_queries) < 0.95).astype(float)  # each query's P@1: right 95 % of the time
+    low, high = uncertainty.bootstrap({"per_query": {"precision_at_1": hits}}, "precision_at_1")
+    widths[n_queries] = high - low
+check("5.4", queries_prediction,
+      measured=f"width {widths[1000]:.4f} with 1,000 queries, {widths[4000]:.4f} with 4,000 "
+               f"({widths[4000] / widths[1000]:.2f} w)")
+
+# %% [markdown]
+# **5.5** *A question.* In the t-SNE section, the map of raw pixels scored a precision@1 close to
+# the trained embedding's map, although in the full space their MAP@R differ widely. What follows?
+# (a) training adds little over raw pixels; (b) t-SNE fails on 784-dimensional pixels, so the score
+# of their map means nothing; (c) a P@1 inside a t-SNE map rewards t-SNE's own care for
+# neighbourhoods as much as the representation: judge the representation in its full space;
+# (d) the PCA maps are the pictures to trust, since a linear projection distorts nothing.
+
+# %%
+tsne_answer = None  # your answer: "a", "b", "c" or "d"
+check("5.5", tsne_answer)
 
 # %% [markdown]
 # ## References

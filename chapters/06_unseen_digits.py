@@ -161,7 +161,7 @@ print(evaluation.metrics_table(chance, METRICS, digits=3))
 # networks must train in a few minutes), and each objective is trained with seeds 0, 1 and 2.
 
 # %%
-EPOCHS = PROFILE.pick(reader=5, quick=3)
+EPOCHS = 3  # in both profiles; the reader's has twice the images (and test queries)
 SEEDS = (0, 1, 2)
 recipe = dict(RECIPES["cnn"])
 margin, distance = recipe.pop("margin"), recipe.pop("distance")  # the triplet loss's own settings
@@ -441,22 +441,48 @@ print(f"this chapter took {time.perf_counter() - chapter_start:.0f} s up to here
 #
 # Write your answer in place of `None`, then run the cell: the check prints a pass, or a hint.
 #
-# **6.1** Write `open_set_split(labels, unseen)` returning a boolean mask that is `True` for the
-# images a model may train on when the classes in `unseen` must stay unseen.
+# **6.1** *A question.* Suppose every digit had 50 test images. What precision@1 does a *random*
+# ranking score on average, searching leave-one-out (i) the seven seen digits all together, and
+# (ii) the three unseen digits? Answer with two numbers, `(seen, unseen)`, to three decimals.
 
 # %%
 from helpers.exercises import check
 
-open_set_split = None  # your function here
-check("6.1", open_set_split)
+chance_answer = None  # your answer: (seen, unseen)
+check("6.1", chance_answer)
 
 # %% [markdown]
-# **6.2** Write `precision_at_1(embeddings, labels)`: for every point, is its nearest *other* point
-# (Euclidean distance) of the same class? Return the fraction that is.
+# **6.2** *An experiment.* The next cell builds an embedding that is, by construction, **equally
+# good on every digit**: ten clusters of 100 points, one per digit, equally spread and equally far
+# apart. It scores MAP@R three ways: the seven "seen" digits searched all together, the seen digits
+# three at a time (this chapter's 35 groups), and the three "unseen" digits. Run it, then answer:
+# what does comparing the seven seen digits searched together with the three unseen ones say about
+# this embedding? (a) it generalises worse to the unseen digits; (b) it generalises better to the
+# unseen digits; (c) nothing about generalisation: fewer digits compete in the unseen search, which
+# raises every score there, chance included; (d) it is a fair comparison, since every digit has
+# the same number of images.
 
 # %%
-precision_at_1 = None  # your function here
-check("6.2", precision_at_1)
+rng = np.random.default_rng(0)
+equal_digits = np.repeat(np.arange(10), 100)
+equal_points = 2.0 * np.eye(10)[equal_digits] + 0.7 * rng.normal(size=(len(equal_digits), 10))
+
+
+def equal_map_at_r(digits):
+    at = np.isin(equal_digits, digits)
+    return evaluation.retrieval_metrics(equal_points[at], equal_digits[at])["map_at_r"]
+
+
+with threadpool_limits(limits=1):
+    equal_scores = {"seven seen digits together": equal_map_at_r(SEEN),
+                    "seen digits three at a time": np.mean([equal_map_at_r(group) for group in GROUPS]),
+                    "three unseen digits": equal_map_at_r(UNSEEN)}
+print("MAP@R of an embedding equally good on every digit:",
+      ", ".join(f"{name} {value:.3f}" for name, value in equal_scores.items()))
+
+# %%
+equal_answer = None  # your answer: "a", "b", "c" or "d"
+check("6.2", equal_answer)
 
 # %% [markdown]
 # ## References
