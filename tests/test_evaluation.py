@@ -208,3 +208,48 @@ def test_per_query_matches_brute_force_query_by_query():
         want = brute_force(query[i:i + 1], qlab[i:i + 1], np.delete(query, i, 0), np.delete(qlab, i), False, 1)
         for key in ("precision_at_1", "r_precision", "map_at_r"):
             assert m["per_query"][key][i] == pytest.approx(want[key]), (i, key)
+
+
+def test_fast_euclidean_neighbours_equal_scikit_learn_on_continuous_data():
+    """The course's own squared-L2 ranking (float64, blocked) picks exactly scikit-learn's
+    neighbours when no two distances tie, leave-one-out and with a gallery, across block edges."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from helpers.evaluation import _euclidean_neighbours
+
+    rng = np.random.default_rng(5)
+    query, gallery = rng.normal(size=(1100, 7)), rng.normal(size=(300, 7))
+    for q, g, n, loo in ((query, gallery, 40, False), (query, query, 90, True), (gallery, gallery, 299, True)):
+        ours = _euclidean_neighbours(q, g, n, loo)
+        index = NearestNeighbors(algorithm="brute").fit(g)
+        theirs = index.kneighbors(q, n_neighbors=n + loo, return_distance=False)
+        if loo:
+            theirs = theirs[:, 1:]  # continuous data: the query itself is its own nearest
+        assert np.array_equal(ours, theirs)
+
+
+def test_ties_are_broken_by_gallery_order_and_the_query_never_finds_itself():
+    from helpers.evaluation import _euclidean_neighbours
+
+    points = np.array([[0.0], [1.0], [1.0], [-1.0], [0.0], [1.0]])
+    # query 0: itself excluded; its duplicate 4 first, then the three at distance 1 in gallery order.
+    assert _euclidean_neighbours(points, points, 4, True)[0].tolist() == [4, 1, 2, 3]
+    # with the cut inside a tie (n = 2 of the equidistant 1, 2, 3, 5 from 4's twin) order decides.
+    assert _euclidean_neighbours(points[:1], points[1:4], 2, False)[0].tolist() == [0, 1]
+
+
+def test_knn_vote_matches_the_rule_on_random_votes():
+    """Most votes win; a tie goes to the tied class whose nearest member ranks first."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, size=60)
+    emb = rng.normal(size=(60, 3))
+    result = retrieval_metrics(emb, labels, k=6)
+    from helpers.evaluation import _neighbours
+
+    idx = _neighbours(emb.astype(np.float64), emb.astype(np.float64), 59, "euclidean", True)
+    expected = []
+    for row in labels[idx[:, :6]]:
+        values, first, counts = np.unique(row, return_index=True, return_counts=True)
+        tied = counts == counts.max()
+        expected.append(values[tied][np.argmin(first[tied])])
+    assert result["knn_accuracy"] == pytest.approx(np.mean(np.array(expected) == labels))
