@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml Makefile helpers/lab.py
 # The course writes only into _build/ (ignored by git): running it changes no tracked file.
 course: setup
 	@start=$$(date +%s); \
-	$(PY) -m helpers.book run --into _build/notebooks && \
+	$(PY) -m helpers.book run --jobs 2 --into _build/notebooks && \
 	$(PY) -m helpers.book render --notebooks _build/notebooks && \
 	echo "make course: $$(( $$(date +%s) - start )) s in all"
 
@@ -71,7 +71,7 @@ standin: setup
 
 fullsize: standin
 	@start=$$(date +%s); \
-	TRIPLET_COURSE_PROFILE=quick TRIPLET_COURSE_DATA=$(STANDIN) $(PY) -m helpers.book run \
+	TRIPLET_COURSE_PROFILE=quick TRIPLET_COURSE_DATA=$(STANDIN) $(PY) -m helpers.book run --jobs 2 \
 	    --into _build/fullsize_notebooks && \
 	echo "every chapter ran on the full-size stand-in: $$(( $$(date +%s) - start )) s"
 

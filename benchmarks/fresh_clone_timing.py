@@ -178,8 +178,9 @@ def parse_course(output: str) -> dict:
     if not chapters or total is None or expected != len(chapters) or total[0] != len(chapters):
         raise FreshCloneError(f"make course's output: {len(chapters)} chapters timed, expected "
                               f"{expected}; closing line {total}")
+    chapters.sort(key=lambda c: c["n"])  # `--jobs 2` prints chapters as they finish
     if [c.pop("n") for c in chapters] != list(range(1, len(chapters) + 1)):
-        raise FreshCloneError("make course's chapters are not numbered 1..N in order")
+        raise FreshCloneError("make course's chapters are not numbered 1..N")
     reported = [int(m["seconds"]) for m in map(_MAKE_TOTAL.match, output.splitlines())
                 if m and m["target"] == "course"]
     return {"chapters": chapters, "chapters_seconds": total[1],

@@ -17,7 +17,8 @@ works after a bare ``import helpers``. Modules (and the chapter that introduces 
 - ``openset``    the open-set split, its chance levels and fast scores, several seeds in one fit (chapter 7)
 - ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
 - ``standin``    a 60,000-image MNIST stand-in made offline, to run the course at full size (tooling)
-- ``exercises``  self-checks (``python -m helpers.exercises``: solutions, checks, grading); ``book`` (with ``manifest`` and ``runner``), ``render``, ``lab`` and
+- ``exercises``  self-checks (``python -m helpers.exercises``: solutions, checks, grading); ``book`` (with
+  ``manifest``, ``runner`` and ``side_by_side``), ``render``, ``lab`` and
   ``kernel`` the course runner, the HTML book, the Jupyter set-up (kernel, lab settings, ``make lab``)
   and the kernel's launcher
 
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 #: Submodules reachable as attributes after a bare ``import helpers`` (imported on first use).
 _SUBMODULES = ("book", "config", "contrastive", "data", "distances", "evaluation", "exercises",
                "kernel", "lab", "losses", "manifest", "measure", "models", "openset", "pipeline",
-               "plotting", "reference", "render", "runner", "runs", "standin", "theory_plots",
+               "plotting", "reference", "render", "runner", "runs", "side_by_side", "standin", "theory_plots",
                "training")
 
 

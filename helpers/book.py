@@ -95,11 +95,13 @@ def _writable_folder(folder: Path, what: str) -> None:
 
 
 def run_course(book: Book, only: list[str] | None = None, *,
-               output_dir: str | Path | None = None) -> dict[str, float]:
+               output_dir: str | Path | None = None, jobs: int = 1) -> dict[str, float]:
     """Run the chapters (all, or those ``only`` picks: see :func:`select_chapters`) in order,
     writing their notebooks into ``output_dir`` (None: the committed ``chapters/*.ipynb``). A
     chapter that fails stops the course (:func:`run_chapter`); its notebook as far as it ran goes
-    into ``output_dir``, or ``_build/notebooks`` when the committed notebooks are the target."""
+    into ``output_dir``, or ``_build/notebooks`` when the committed notebooks are the target.
+    ``jobs`` > 1 runs that many chapters at a time, each in its own process, a chapter after the
+    ones it ``needs`` (:mod:`helpers.side_by_side`)."""
     chosen = select_chapters(book, only)
     if output_dir is None:
         _writable_folder(book.src, "the chapters folder")
@@ -108,6 +110,13 @@ def run_course(book: Book, only: list[str] | None = None, *,
         _writable_folder(Path(output_dir), "the notebooks folder")
         failed_dir = output_dir
     times, total = {}, time.perf_counter()
+    if jobs > 1 and len(chosen) > 1:
+        from helpers.side_by_side import run_side_by_side
+
+        times = run_side_by_side(book, chosen, jobs=jobs,
+                                 output_dir=None if output_dir is None else Path(output_dir).resolve())
+        print(f"{len(chosen)} chapter(s) in {time.perf_counter() - total:.1f} s", flush=True)
+        return times
     for n, chapter in enumerate(chosen, 1):
         print(f"[{n}/{len(chosen)}] {chapter.path.name} — {chapter.title} …", flush=True)
         try:
@@ -128,6 +137,16 @@ class _Parser(argparse.ArgumentParser):
         raise BookError(f"{self.prog}: {message} (see python -m helpers.book --help)")
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be a whole number ≥ 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m helpers.book", description=__doc__.split("\n")[0])
     parser.add_argument("--manifest", help="path of book.toml (default: found from the current folder)")
@@ -144,6 +163,10 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"folder for the executed notebooks (default: {BUILD_NOTEBOOKS})")
     refresh = sub.add_parser("refresh", help="execute chapters and rewrite the committed chapters/*.ipynb")
     refresh.add_argument("chapters", nargs="*", help="refresh only the chapters whose file name contains these")
+    for command in (runner, refresh):
+        command.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                             help="run N chapters at a time, each in its own kernel (default 1; "
+                                  "make course uses 2)")
     render = sub.add_parser("render", help="render the executed chapters as an HTML book")
     render.add_argument("--output", default=None, help="output folder (default: _build/book)")
     render.add_argument("--notebooks", default=None, metavar="DIR",
@@ -209,10 +232,10 @@ def _command(argv: list[str] | None) -> None:
             print(relative(c.notebook if args.ipynb else c.path))
     elif args.command == "run":
         into = Path(args.into) if args.into else book.root / BUILD_NOTEBOOKS
-        run_course(book, args.chapters, output_dir=into)
+        run_course(book, args.chapters, output_dir=into, jobs=args.jobs)
         print(f"notebooks written to {relative(into)}")
     elif args.command == "refresh":
-        run_course(book, args.chapters)
+        run_course(book, args.chapters, jobs=args.jobs)
     elif args.command == "render":
         from helpers.render import render_book
 

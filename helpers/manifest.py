@@ -2,7 +2,9 @@
 
 ``book.toml`` uses mdBook's keys so it reads familiar: a ``[book]`` table (``title``, ``authors``,
 ``description``, ``language``, ``src``) and an ordered ``[[chapters]]`` array, each with ``path``
-(``"chapters/00_setup_and_data.py"``), ``title`` and optionally ``summary``. :func:`read_book`
+(``"chapters/00_setup_and_data.py"``), ``title``, optionally ``summary`` and ``needs`` (the earlier
+chapters whose files it reads, e.g. chapter 5 reads chapter 4's saved network: a runner that runs
+chapters side by side starts it only after those finished). :func:`read_book`
 rejects a broken manifest — not UTF-8, not TOML, a key missing or of the wrong type, a chapter
 file missing, listed twice or not listed — with a :class:`BookError` whose message is one line
 naming the file; :func:`select_chapters` turns chapter names given on a command line into chapters.
@@ -27,6 +29,7 @@ class Chapter:
     path: Path  # the .py source, absolute
     title: str
     summary: str = ""
+    needs: tuple[Path, ...] = ()  # earlier chapters whose files this one reads (run before it)
 
     @property
     def notebook(self) -> Path:
@@ -116,11 +119,18 @@ def read_book(manifest: str | Path | None = None) -> Book:
     for i, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or "path" not in entry or "title" not in entry:
             raise BookError(f"{manifest}: chapter #{i} needs both 'path' and 'title'")
-        unknown = set(entry) - {"path", "title", "summary"}
+        unknown = set(entry) - {"path", "title", "summary", "needs"}
         if unknown:
             raise BookError(f"{manifest}: chapter #{i} has unknown keys {sorted(unknown)}")
+        needs = entry.pop("needs", [])
+        if not (isinstance(needs, list) and all(isinstance(n, str) for n in needs)):
+            raise BookError(f"{manifest}: chapter #{i} needs must be a list of chapter paths")
         for key in entry:
             text(entry[key], f"chapter #{i} {key}")
+        needed = tuple((root / n).resolve() for n in needs)
+        for n, path_needed in zip(needs, needed):
+            if path_needed not in seen:
+                raise BookError(f"{manifest}: chapter #{i} needs {n!r}, which is not an earlier chapter")
         path = (root / entry["path"]).resolve()
         if path.suffix != ".py":
             raise BookError(f"{manifest}: chapter #{i} path {entry['path']!r} must be a .py source")
@@ -131,7 +141,7 @@ def read_book(manifest: str | Path | None = None) -> Book:
         if path in seen:
             raise BookError(f"{manifest}: chapter {entry['path']!r} is listed twice")
         seen.add(path)
-        chapters.append(Chapter(path, entry["title"], entry.get("summary", "")))
+        chapters.append(Chapter(path, entry["title"], entry.get("summary", ""), needed))
     unlisted = sorted(p.name for p in src.glob("*.py") if p.resolve() not in seen)
     if unlisted:
         raise BookError(f"{manifest}: chapter files not listed in [[chapters]]: {', '.join(unlisted)}")

@@ -258,3 +258,15 @@ sys.stdout.write(Path({str(tmp_path / "course.txt")!r}).read_text())
     err = capsys.readouterr().err
     assert "was to run on the stand-in" in err
     shutil.rmtree(Path(re.search(r"the clone is kept in (\S+)", err).group(1)).parent)
+
+
+def test_fresh_clone_timing_reads_chapters_that_finished_out_of_order():
+    """`make course` runs two chapters at a time (`--jobs 2`): each prints its two lines when it
+    finishes, numbered by its place in the book."""
+    module = fresh_clone_timing()
+    output = ("[2/3] 01_b.py — B …\n      done in 20.0 s\n[1/3] 00_a.py — A …\n      done in 30.5 s\n"
+              "[3/3] 02_c.py — C …\n      done in 5.0 s\n3 chapter(s) in 41.2 s\nmake course: 45 s in all\n")
+    course = module.parse_course(output)
+    assert [c["file"] for c in course["chapters"]] == ["00_a.py", "01_b.py", "02_c.py"]
+    assert [c["seconds"] for c in course["chapters"]] == [30.5, 20.0, 5.0]
+    assert course["chapters_seconds"] == 41.2
