@@ -25,7 +25,7 @@
 #
 # **Prerequisites:** Python and NumPy; no machine learning yet.
 #
-# **Run time:** about 15 seconds on a 2-core CPU (measured: 13 s; nothing is trained here).
+# **Run time:** about 15 seconds on a 2-core CPU (measured: 16 s; nothing is trained here).
 
 # %%
 import keras

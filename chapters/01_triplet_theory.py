@@ -30,7 +30,7 @@
 # **Prerequisites:** chapter 0 (the data, P×K batches); NumPy; the idea of a gradient.
 #
 # **Run time:** about 15 seconds on a 2-core CPU in the reader profile with the offline data
-# (measured: 13 s; nothing is trained).
+# (measured: 16 s; nothing is trained).
 
 # %%
 import matplotlib.pyplot as plt

@@ -29,9 +29,8 @@
 # **Prerequisites:** chapter 2 (the semi-hard loss); the Keras functional API (`keras.Input`,
 # `keras.Model`, `compile`, `fit`).
 #
-# **Run time:** about 20 seconds on a 2-core CPU in the reader profile with the offline
-# data (measured: 19 s) (4,000 training images); full MNIST has 15 times as many, and its training run takes
-# correspondingly longer.
+# **Run time:** about 20 seconds on a 2-core CPU in the reader profile (measured: 22 s with the
+# offline data); the reader profile cuts full MNIST to the same 4,000 training images.
 
 # %%
 import importlib.util

@@ -32,7 +32,7 @@
 # file is missing); PCA at the level of "project on the directions of largest variance".
 #
 # **Run time:** about a minute on a 2-core CPU in the reader profile when chapter 4's model is on
-# disk (measured: 55 s, on a machine busy with other jobs), about 2.5 minutes when it has to be
+# disk (measured: 30 s on an idle machine), about 2.5 minutes when it has to be
 # retrained (measured: 150 s); about a minute in the quick profile (measured: 53 s). Measured with
 # `python -m helpers.book refresh 05_embedding_analysis` (quick: `TRIPLET_COURSE_PROFILE=quick
 # python -m helpers.book run 05_embedding_analysis`).

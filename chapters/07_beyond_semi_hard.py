@@ -490,7 +490,7 @@ print(f"this chapter took {time.perf_counter() - chapter_start:.0f} s up to here
 # - **Chapter 6** moved to classes never seen in training, on equal footing with the seen ones.
 # - **Chapter 7** compared seven objectives on that protocol.
 #
-# **Why the course was rebuilt.** The 2018 notebook trained with
+# **Why the course was rebuilt.** The 2018 notebook trained with a local copy of TensorFlow 1's
 # `tf.contrib.losses.metric_learning.triplet_semihard_loss`. `tf.contrib` left TensorFlow with
 # version 2.0; the loss moved to TensorFlow Addons (`tfa.losses.TripletSemiHardLoss`), and
 # TensorFlow Addons reached its end of life in 2024 without ever supporting Keras 3. A course on
