@@ -17,6 +17,7 @@ from helpers import contrastive as C  # noqa: E402
 from helpers import losses as L  # noqa: E402
 from helpers import reference as R  # noqa: E402
 from helpers.runs import loss_settings  # noqa: E402
+from tests.keras_toys import clusters, embedder  # noqa: E402
 from tests.test_losses import _unordered_after_length_check  # noqa: E402
 
 MARGINS = (0.1, 0.5, 1.0, 2.0)
@@ -35,10 +36,7 @@ def _traced(kind, option, dtype):
     def fn(labels, x, parameter):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            if kind == "contrastive":
-                value = C.contrastive_loss(labels, x, parameter, option)
-            else:
-                value = C.supcon_loss(labels, x, parameter)
+            value = _loss(kind, option, labels, x, parameter)
         return value, tape.gradient(value, x, unconnected_gradients="zero")
 
     return fn
@@ -56,11 +54,14 @@ def _eager(kind, option, labels, x, parameter):
     x = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        if kind == "contrastive":
-            value = C.contrastive_loss(labels, x, parameter, option)
-        else:
-            value = C.supcon_loss(labels, x, parameter)
+        value = _loss(kind, option, labels, x, parameter)
     return value.numpy(), tape.gradient(value, x, unconnected_gradients="zero").numpy()
+
+
+def _loss(kind, option, labels, x, parameter):
+    if kind == "contrastive":
+        return C.contrastive_loss(labels, x, parameter, option)
+    return C.supcon_loss(labels, x, parameter)
 
 
 def _reference(kind, option, labels, x, parameter):
@@ -363,19 +364,6 @@ def test_label_forms_and_dtypes():
 
 
 # ----------------------------------------------------------------------------- Keras classes
-def _clusters(n=120, dim=8, classes=4, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, size=n)
-    centres = rng.normal(size=(classes, dim)) * 2.0
-    return (centres[y] + rng.normal(size=(n, dim))).astype(np.float32), y.astype(np.int32)
-
-
-def _embedder(dim=8, out=4):
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((dim,)), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(out)])
-
-
 KERAS_LOSSES = {
     "contrastive": (lambda: C.ContrastiveLoss(margin=2.0, distance="angular"),
                     lambda y, e: C.contrastive_loss(y, e, 2.0, "angular")),
@@ -388,8 +376,8 @@ KERAS_LOSSES = {
 @pytest.mark.parametrize("name", KERAS_LOSSES)
 def test_keras_fit_lowers_the_loss_and_a_saved_model_loads_back(name, tmp_path):
     make_loss, function = KERAS_LOSSES[name]
-    x, y = _clusters()
-    model, loss = _embedder(), make_loss()
+    x, y = clusters(n=120)
+    model, loss = embedder(), make_loss()
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
     before = model.evaluate(x, y, batch_size=len(x), verbose=0)
     assert before == pytest.approx(float(function(y, model(x))), rel=1e-5)

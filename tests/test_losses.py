@@ -17,6 +17,7 @@ from hypothesis import strategies as st  # noqa: E402
 from helpers import losses as L  # noqa: E402
 from helpers import reference as R  # noqa: E402
 from helpers.distances import DISTANCES  # noqa: E402
+from tests.keras_toys import clusters, embedder  # noqa: E402
 
 MARGINS = (0.01, 0.1, 0.5, 1.0, 2.0)  # margins must be > 0 (issue 12, item 9)
 _FUNCTIONS = {}
@@ -279,22 +280,9 @@ def test_runtime_length_check_with_unknown_batch():
 
 
 # ----------------------------------------------------------------------------- Keras
-def _clusters(n=240, dim=8, classes=4, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, size=n)
-    centres = rng.normal(size=(classes, dim)) * 2.0
-    return (centres[y] + rng.normal(size=(n, dim))).astype(np.float32), y.astype(np.int32)
-
-
-def _embedder(dim=8, out=4):
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((dim,)), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(out)])
-
-
 def test_keras_fit_lowers_the_loss_and_evaluate_equals_the_function():
-    x, y = _clusters()
-    model = _embedder()
+    x, y = clusters()
+    model = embedder()
     loss = L.SemiHardTripletLoss(margin=1.0)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
     before = model.evaluate(x, y, batch_size=len(x), verbose=0)
@@ -318,12 +306,12 @@ def _label_concat_model(dim=8):
     lambda: L.LabelConcatLoss(L.SemiHardTripletLoss(margin=0.5, distance="angular")),
 ], ids=["semi_hard", "hard", "label_concat"])
 def test_keras_save_load_round_trip(make_loss, tmp_path):
-    x, y = _clusters(n=64)
+    x, y = clusters(n=64)
     loss = make_loss()
     if isinstance(loss, L.LabelConcatLoss):
         model, inputs, targets = _label_concat_model(), [x, y[:, None].astype(np.float32)], y * 0
     else:
-        model, inputs, targets = _embedder(), x, y
+        model, inputs, targets = embedder(), x, y
     model.compile(optimizer="adam", loss=loss)
     model.fit(inputs, targets, batch_size=32, epochs=1, verbose=0)
     value = model.evaluate(inputs, targets, batch_size=64, verbose=0)
@@ -581,8 +569,8 @@ def test_keras_losses_refuse_negative_sample_weight():
                 loss(y_true, y_pred, sample_weight=np.array(bad, np.float32))
             with pytest.raises(tf.errors.InvalidArgumentError, match="sample_weight must be >= 0"):
                 traced(y_true.astype(np.float32), y_pred, np.array(bad, np.float32))
-    x_fit, y_fit = _clusters(n=64)
-    model = _embedder()
+    x_fit, y_fit = clusters(n=64)
+    model = embedder()
     model.compile(optimizer="adam", loss=L.SemiHardTripletLoss())
     with pytest.raises(tf.errors.InvalidArgumentError, match="sample_weight must be >= 0"):
         model.fit(x_fit, y_fit, sample_weight=-np.ones(64), batch_size=32, epochs=1, verbose=0)
@@ -613,12 +601,12 @@ def test_keras_loss_keeps_labels_above_2_to_24_apart():
 
 
 def test_keras_fit_and_evaluate_keep_labels_above_2_to_24_apart():
-    x, y = _clusters(n=96)
+    x, y = clusters(n=96)
     big = y.astype(np.int64) + 100_000_001
     for make_loss in (L.SemiHardTripletLoss, L.HardTripletLoss):
         runs = []
         for labels in (y, big):
-            model = _embedder()
+            model = embedder()
             model.compile(optimizer=keras.optimizers.SGD(0.05), loss=make_loss())
             history = model.fit(x, labels, batch_size=32, epochs=1, shuffle=False, verbose=0)
             runs.append(history.history["loss"] + [model.evaluate(x, labels, batch_size=96,
@@ -642,7 +630,7 @@ def test_keras_loss_refuses_float32_labels_it_cannot_tell_apart():
             loss(np.float16(small + 2048), x)
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"float64 labels .* 2\*\*53"):
             loss(np.where(small == 0, np.nan, small), x)  # NaN is no class
-    model = _embedder(dim=5)
+    model = embedder(dim=5)
     model.compile(optimizer="adam", loss=L.SemiHardTripletLoss())
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"below 2\*\*24"):
         model.evaluate(x, big.astype(np.float64), verbose=0)  # Keras makes float64 targets float32
