@@ -116,6 +116,7 @@ ALLOWED_PHRASES = {
     r"\bdigits 0–6\b": "the classes chapter 6 trains on",
     r"\b15× as many training images\b": "full MNIST's 60,000 training images against the subset's 4,000",
     r"\bseven objectives\b": "the objectives chapter 7 compares, each named right after",
+    r"\btwo chapters at a time\b": "make course's --jobs 2 (the Makefile's setting, not a measurement)",
     r"\bKeras 3(?![.\d])": "Keras' major version, in 'a plain Keras 3 port'",
     r"precision@1": "the metric's name",
 }
@@ -460,6 +461,8 @@ def how_long_snippet(r: dict) -> str:
                "subset has, so the offline run takes as long" if used else "")
         course += (f" on {'that' if r.get('fullsize') else 'a full-size'} stand-in (`make standin`, then "
                    f"`TRIPLET_COURSE_DATA=_build/mnist_standin make course`{cap})")
+    # Records with the full-size pass come from the course that runs two chapters at a time.
+    together = "two chapters at a time, " if r.get("fullsize") else ""
     held = {chapter_number(c["file"]) for c in r["chapters"]}
     work = listing([f"{what} (chapter {n})" for n, what in CHAPTER_WORK if n in held])
     return wrap(
@@ -469,7 +472,7 @@ def how_long_snippet(r: dict) -> str:
         f"**{sec['test']} s** (pytest, {fmt(py['passed'], 'count')} tests passed{browser}{skipped}, "
         f"{fmt(py['seconds'], 'seconds')} s; "
         f"nbval, {fmt(nb['cells'], 'count')} cells over the {fmt(len(r['chapters']), 'count')} chapters, "
-        f"{fmt(nb['seconds'], 'seconds')} s{fullsize}); {course} (per chapter {chapters} s, then the book)"
+        f"{fmt(nb['seconds'], 'seconds')} s{fullsize}); {course} ({together}per chapter {chapters} s, then the book)"
         + (f", training {work}" if work else "") + ". `TRIPLET_COURSE_PROFILE=full` uses every image of "
         "full MNIST or of the stand-in and takes correspondingly longer. The book lands in "
         "`_build/book/index.html` and reads offline from `file://`.")
@@ -646,6 +649,8 @@ def check_how_long(text: str, r: dict) -> list[str]:
     if not per_chapter or per_chapter.group(1).strip() != expected:
         problems.append(f"{where}: the per-chapter seconds should read 'per chapter {expected} s' "
                         f"(found {per_chapter.group(0) if per_chapter else 'none'})")
+    # Records with the full-size pass come from the course that runs two chapters at a time.
+    together = "two chapters at a time, " if r.get("fullsize") else ""
     held = {chapter_number(c["file"]) for c in r["chapters"]}
     for n in sorted({int(n) for n in re.findall(r"(?<!per )\bchapter (\d+)\b", text)} - held):
         problems.append(f"{where}: names chapter {n}, which fresh_clone.json did not time")
@@ -938,7 +943,7 @@ def test_generated_text_for_a_stand_in_run():
     assert ("`make course` **382 s** on that stand-in (`make standin`, then "
             "`TRIPLET_COURSE_DATA=_build/mnist_standin make course`; the reader profile uses 4,000 / 1,000 "
             "of its images, as many as the offline subset has, so the offline run takes as long) "
-            "(per chapter 16 / 16 / 48 / 18 / 84 / 26 / 60 / 97 s, then the book)") in text
+            "(two chapters at a time, per chapter 16 / 16 / 48 / 18 / 84 / 26 / 60 / 97 s, then the book)") in text
     assert ("digits 0–6 over several seeds (chapter 6), and seven objectives (triplet, batch-hard with and "
             "without soft margin, batch-all, contrastive, supervised-contrastive, cosine softmax) on MLPs "
             "over several seeds (chapter 7). `TRIPLET_COURSE_PROFILE=full` uses every image of full MNIST "
