@@ -509,10 +509,15 @@ def _pk_batches(labels, classes, p, k, seed):
         yield np.concatenate(batch)
 
 
-def pk_dataset(x, y, p: int, k: int, *, seed: int = 0, steps: int | None = None):
+def pk_dataset(x, y, p: int, k: int, *, seed: int = 0, steps: int | None = None,
+               endless: bool = False):
     """A ``tf.data.Dataset`` of ``(images, labels)`` PK batches; ``steps`` batches per pass.
 
     ``steps`` defaults to one epoch's worth, ``len(y) // (p * k)``. Each pass draws new batches.
+    ``endless=True``: one pass that never ends, and every iterator of the dataset starts again
+    from the first batch — the same batches as passes repeated from one iterator, but a second
+    iterator (Keras makes one to build a model under a ``tf.distribute`` strategy) neither
+    takes batches from the first nor makes its order depend on how far it prefetched.
     """
     import tensorflow as tf
 
@@ -527,8 +532,11 @@ def pk_dataset(x, y, p: int, k: int, *, seed: int = 0, steps: int | None = None)
         for _ in range(steps):
             yield next(batches)
 
+    def forever():  # its own batches for every iterator, drawn as the passes above draw them
+        yield from _pk_batches(y, np.unique(y), p, k, seed)
+
     xs, ys = tf.constant(x), tf.constant(y)
     spec = tf.TensorSpec(shape=(p * k,), dtype=tf.int64)
-    return (tf.data.Dataset.from_generator(one_pass, output_signature=spec)
+    return (tf.data.Dataset.from_generator(forever if endless else one_pass, output_signature=spec)
             .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)))
             .prefetch(tf.data.AUTOTUNE))

@@ -38,6 +38,11 @@ def shuffled_batches(x, y, batch_size: int, *, seed: int = 0, concat: bool = Fal
 
 
 def _finish_pipeline(ds, seed, concat, augment):
+    # Under a multi-worker strategy every worker reads the whole stream and keeps its share of
+    # each global batch (there are no files to shard by); on one machine this changes nothing.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    ds = ds.with_options(options)
     if augment:
         ds = ds.enumerate().map(lambda i, xy: (random_affine(xy[0], seed=(seed, i), **augment), xy[1]))
     if concat:
@@ -121,5 +126,5 @@ def training_batches(x, y, batch_size: int, *, pk=None, seed: int = 0, concat: b
     from helpers.data import pk_dataset
 
     steps = max(len(y) // batch_size, 1)
-    ds = pk_dataset(x, y, int(pk[0]), int(pk[1]), seed=seed, steps=steps).repeat()
+    ds = pk_dataset(x, y, int(pk[0]), int(pk[1]), seed=seed, endless=True)
     return _finish_pipeline(ds, seed, concat, augment), steps
