@@ -15,6 +15,7 @@ works after a bare ``import helpers``. Modules (and the chapter that introduces 
 - ``evaluation`` retrieval metrics and PCA (chapter 5)
 - ``contrastive`` the pairwise and supervised contrastive losses (chapter 7)
 - ``openset``    the open-set split, its chance levels and fast scores, several seeds in one fit (chapter 7)
+- ``distributed`` several devices with ``tf.distribute``: global or local mining, logical CPU devices (chapter 7)
 - ``plotting``   the figures; ``theory_plots`` chapters 1–3's drawings
 - ``standin``    a 60,000-image MNIST stand-in made offline, to run the course at full size (tooling)
 - ``exercises``  self-checks (``python -m helpers.exercises``: solutions, checks, grading); ``book`` (with
@@ -33,7 +34,7 @@ bad value raises ``helpers.config.ProfileError`` when the profile is asked for).
 __version__ = "0.1.0"
 
 #: Submodules reachable as attributes after a bare ``import helpers`` (imported on first use).
-_SUBMODULES = ("book", "config", "contrastive", "data", "distances", "evaluation", "exercises",
+_SUBMODULES = ("book", "config", "contrastive", "data", "distances", "distributed", "evaluation", "exercises",
                "kernel", "lab", "losses", "manifest", "measure", "models", "openset", "pipeline",
                "plotting", "reference", "render", "runner", "runs", "side_by_side", "standin", "theory_plots",
                "training")

@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
     train.add_argument("--l2-normalize", choices=("yes", "no"), help="unit-length embeddings")
     train.add_argument("--seed", type=int)
+    train.add_argument("--devices", type=_positive_int, default=1, metavar="N",
+                       help="train on N devices with tf.distribute.MirroredStrategy: N GPUs if there "
+                            "are, else N logical CPU devices; the batch stays the global batch "
+                            "(default: 1)")
+    train.add_argument("--mining", choices=("global", "local"), default="global",
+                       help="with --devices > 1: mine semi-hard negatives over the whole global "
+                            "batch (default; the same loss and gradients as one device) or within "
+                            "each device's shard")
     train.add_argument("--validation", action="store_true",
                        help="choose recipes fairly: train on 80%% of the training split and report the "
                             "other 20%% (MnistData.validation_split); the test split is not used")
@@ -141,6 +149,9 @@ def command_train(args) -> int:
     _check_data(args.data)
     _import_tensorflow()
     recipe = recipe_from_args(args)
+    from helpers.distributed import device_names
+
+    device_names(args.devices)  # logical CPU devices must exist before TensorFlow runs an op
     import numpy as np
 
     from helpers import runs
@@ -155,7 +166,8 @@ def command_train(args) -> int:
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     result = train_embedding(args.model, data, output_dir=out, resume=not args.restart,
-                             verbose=0 if args.quiet else 2, **recipe)
+                             verbose=0 if args.quiet else 2, devices=args.devices,
+                             mining=args.mining, **recipe)
     embeddings = embed(result.model, data.x_test)
     if not np.isfinite(embeddings).all():
         raise TrainingDiverged(f"the trained model maps some {data.held_out} images to NaN or infinity; "
@@ -168,6 +180,9 @@ def command_train(args) -> int:
         **{key: held_out[key] for key in ("precision_at_1", "r_precision", "map_at_r", "knn_accuracy")},
         "evaluation": f"leave-one-out within the {data.held_out} split ({held_out['num_queries']} images)",
         "epochs_trained": len(result.history.get("loss", [])),
+        "replicas": result.recipe["replicas"],
+        "mining": result.recipe["mining"],
+        "global_batch": result.recipe["global_batch"],
         "recipe": {**result.recipe, "model": args.model},
         "data_source": data.source,
         "data_description": data.description,
@@ -180,7 +195,8 @@ def command_train(args) -> int:
     load_embedding(model_path)  # fail now, not later, if it cannot load
     runs.write_json_atomically(metrics_path, metrics)
     print(metrics_table({f"{args.model} ({data.held_out} split)": held_out}))
-    print(f"trained {metrics['epochs_trained']} epochs in {result.train_seconds:.1f} s "
+    devices = f" on {args.devices} devices ({args.mining} mining)" if args.devices > 1 else ""
+    print(f"trained {metrics['epochs_trained']} epochs{devices} in {result.train_seconds:.1f} s "
           f"({result.samples_per_second:,.0f} images/s); wrote {model_path} and {metrics_path}")
     return 0
 

@@ -46,6 +46,11 @@ at or past their dtype's exact-integer limit (``2**24`` in float32, ``2**11`` fl
 bfloat16, ``2**53`` float64), or NaN, may already have merged (e.g. float64 targets that Keras'
 data adapter made float32): the classes refuse them (``InvalidArgumentError`` naming the limit), as
 :class:`LabelConcatLoss` refuses labels that its float32 ``[label | embedding]`` cannot carry.
+
+Several devices (chapter 7): under a ``tf.distribute`` strategy the Keras classes take
+``mining="global"`` (default: every replica gathers the whole global batch, and the values and
+gradients summed over the replicas are one device's) or ``"local"`` (each replica mines its own
+shard); see :mod:`helpers.distributed`. Outside a strategy both are the one-device loss.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from helpers._loss_inputs import (  # noqa: F401  (SEMI_HARD_METHODS is public h
     SEMI_HARD_METHODS, _LOW_PRECISION, _check_float_labels, _check_margin, _check_method,
     _check_sample_weight, _finish, _label_vector, _mean_hinge, _scalar, _setup,
 )
+from helpers import distributed
 from helpers.distances import check_distance
 
 __all__ = [
@@ -239,11 +245,22 @@ def _class_indices(labels):
 
 class _TripletLossBase(keras.losses.Loss):
     """What the Keras classes share: ``sample_weight`` checked, labels kept exact (module
-    docstring). ``call`` receives class indices (below ``B``) as ``y_true``."""
+    docstring), and ``mining`` under a distribution strategy (``helpers.distributed``).
+    ``call`` receives class indices (below ``B``) as ``y_true``."""
 
     _labels_in_y_true = True
 
+    def __init__(self, *, mining="global", **kwargs):
+        super().__init__(**kwargs)
+        self.mining = distributed.check_mining(mining)
+
+    def get_config(self):
+        return {**super().get_config(), "mining": self.mining}
+
     def __call__(self, y_true, y_pred, sample_weight=None):
+        context, replicas = distributed.replica_context()
+        if replicas > 1 and self._labels_in_y_true:
+            return self._replica_call(context, replicas, y_true, y_pred, sample_weight)
         y_pred = tf.convert_to_tensor(y_pred)
         if self._labels_in_y_true:
             labels = _check_float_labels(_label_vector(y_true, y_pred), "y_true")
@@ -251,6 +268,26 @@ class _TripletLossBase(keras.losses.Loss):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight)
         return super().__call__(y_true, y_pred, sample_weight)
+
+    def _replica_call(self, context, replicas, y_true, y_pred, sample_weight):
+        """One replica's part of the loss (``helpers.distributed``): summed over the replicas,
+        the values and the gradients are those of one device given the global batch
+        (``mining="global"``), or the mean of the shards' losses (``"local"``)."""
+        if self.reduction not in distributed.REDUCTIONS:
+            raise ValueError(f"reduction={self.reduction!r} is not supported under a distribution "
+                             "strategy: a triplet loss is one number per batch")
+        y_pred = tf.convert_to_tensor(y_pred, dtype=self.dtype)
+        labels = _check_float_labels(_label_vector(y_true, y_pred), "y_true")
+        weights = None if sample_weight is None else tf.reshape(_check_sample_weight(sample_weight), [-1])
+        with tf.name_scope(self.name):
+            if self.mining == "local":
+                value = distributed.weighted(self.call(_class_indices(labels), y_pred), weights,
+                                             self.reduction)
+                return value / tf.cast(replicas, value.dtype)
+            labels, y_pred, weights = distributed.gather_batch(context, labels, y_pred, weights)
+            value = distributed.weighted(self.call(_class_indices(labels), y_pred), weights,
+                                         self.reduction)
+            return distributed.share_of(value, replicas)
 
 
 @keras.saving.register_keras_serializable(package="triplet_course")
@@ -260,15 +297,17 @@ class SemiHardTripletLoss(_TripletLossBase):
     ``call`` returns the scalar batch loss, which Keras' default reduction leaves unchanged.
     ``sample_weight`` (``>= 0``) only rescales it. Integer labels of any size stay distinct;
     float32 labels ``>= 2**24`` are refused; ``margin`` must be finite and ``> 0`` (see the
-    module docstring).
+    module docstring). Under a ``tf.distribute`` strategy, ``mining="global"`` (default) mines
+    over the whole global batch — the same loss and gradients as one device — and ``"local"``
+    within each replica's shard (``helpers.distributed``); without one they are the same.
     """
 
     def __init__(self, margin=1.0, distance="squared_l2", method="sort",
-                 name="semi_hard_triplet_loss", **kwargs):
+                 name="semi_hard_triplet_loss", mining="global", **kwargs):
         check_distance(distance)
         _check_method(method)
         _check_margin(margin)
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, mining=mining, **kwargs)
         self.margin, self.distance, self.method = float(margin), distance, method
 
     def call(self, y_true, y_pred):
@@ -284,14 +323,15 @@ class SemiHardTripletLoss(_TripletLossBase):
 class HardTripletLoss(_TripletLossBase):
     """Keras loss for :func:`hard_triplet_loss`: ``y_true`` = labels, ``y_pred`` = embeddings.
 
-    Labels, ``sample_weight`` and ``margin`` (checked even when ``soft=True`` ignores it) as in
-    :class:`SemiHardTripletLoss`.
+    Labels, ``sample_weight``, ``mining`` and ``margin`` (checked even when ``soft=True`` ignores
+    it) as in :class:`SemiHardTripletLoss`.
     """
 
-    def __init__(self, margin=1.0, soft=False, distance="l2", name="hard_triplet_loss", **kwargs):
+    def __init__(self, margin=1.0, soft=False, distance="l2", name="hard_triplet_loss",
+                 mining="global", **kwargs):
         check_distance(distance)
         _check_margin(margin)
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, mining=mining, **kwargs)
         self.margin, self.soft, self.distance = float(margin), bool(soft), distance
 
     def call(self, y_true, y_pred):
@@ -307,13 +347,14 @@ class HardTripletLoss(_TripletLossBase):
 class BatchAllTripletLoss(_TripletLossBase):
     """Keras loss for :func:`batch_all_triplet_loss` (its ``loss``; the fraction of active
     triplets is not reported): ``y_true`` = labels, ``y_pred`` = embeddings. Labels,
-    ``sample_weight`` and ``margin`` as in :class:`SemiHardTripletLoss`.
+    ``sample_weight``, ``mining`` and ``margin`` as in :class:`SemiHardTripletLoss`.
     """
 
-    def __init__(self, margin=1.0, distance="squared_l2", name="batch_all_triplet_loss", **kwargs):
+    def __init__(self, margin=1.0, distance="squared_l2", name="batch_all_triplet_loss",
+                 mining="global", **kwargs):
         check_distance(distance)
         _check_margin(margin)
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, mining=mining, **kwargs)
         self.margin, self.distance = float(margin), distance
 
     def call(self, y_true, y_pred):
@@ -383,6 +424,15 @@ class LabelConcatLoss(_TripletLossBase):
     def __init__(self, loss, name="label_concat_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.inner = loss
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if distributed.replica_context()[1] == 1:
+            return super().__call__(y_true, y_pred, sample_weight)
+        if not isinstance(self.inner, _TripletLossBase):  # it could not scale itself per replica
+            raise ValueError("under a distribution strategy LabelConcatLoss needs one of the course's "
+                             f"Keras losses inside, not {type(self.inner).__name__}")
+        labels, embeddings = split_label_concat(y_pred, strict=True)
+        return self.inner(labels, embeddings, sample_weight)  # mines as the inner loss says
 
     def call(self, y_true, y_pred):
         labels, embeddings = split_label_concat(y_pred, strict=True)

@@ -232,6 +232,8 @@ def train_seeds(build, data, loss, seeds, embed_images, **recipe) -> list[SeedRu
     refused = {"seed", "loss", "output_dir", "wiring", "callbacks"} & set(recipe)
     if refused:
         raise ValueError(f"train_seeds sets {sorted(refused)} itself")
+    if recipe.get("devices", 1) != 1:  # train_embedding would train a copy, not build()'s features
+        raise ValueError("train_seeds trains on one device; call train_embedding(devices=N) per seed")
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"need distinct seeds, got {seeds}")

@@ -40,7 +40,10 @@ METRICS_FILE = "metrics.json"
 RESULT_FILES = (MODEL_FILE, METRICS_FILE)
 _CHECKPOINT = re.compile(r"^epoch_(\d+)\.keras$")
 #: Recipe entries that do not change what is learned (derived or bookkeeping), never compared.
-_NOT_COMPARED = ("epochs", "steps_per_execution", "samples_per_epoch", "train_images")
+_NOT_COMPARED = ("epochs", "steps_per_execution", "samples_per_epoch", "train_images", "replicas",
+                 "global_batch")  # under global mining the device count changes no number
+#: What a run folder written before a setting existed did: an older folder resumes as before.
+_ASSUMED = {"mining": "global"}
 WAY_OUT = "start over with resume=False (command line: --restart) or use another output folder"
 
 
@@ -137,6 +140,8 @@ def differences(old: dict, new: dict) -> list[str]:
     for key in sorted(set(old) | set(new)):
         if key in _NOT_COMPARED:
             continue
+        if key not in old and key in _ASSUMED and new[key] in (None, _ASSUMED[key]):
+            continue
         if key not in old:
             out.append(f"{key}: not recorded then (an older version of helpers), {_shown(new[key])} now")
         elif key not in new:
@@ -158,6 +163,7 @@ def _loss_setting_changes(old: dict, new: dict) -> list[str]:
     """``loss_settings.method: ...`` for each setting of the loss that differs, except those the
     recipe already reports (``margin`` and ``distance`` build the default loss)."""
     a, b = old.get("loss_settings") or {}, new.get("loss_settings") or {}
+    a = {**{k: v for k, v in _ASSUMED.items() if k in b}, **a}
     changes = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key) or (key in new and old.get(key) == a.get(key) and new[key] == b.get(key)):

@@ -32,6 +32,7 @@ step. No XLA: the sort-based loss does not compile (and sort-based XLA on CPU wa
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,8 @@ from pathlib import Path
 import numpy as np
 import keras
 
-from helpers import runs
-from helpers.losses import LabelConcatLoss, SemiHardTripletLoss
+from helpers import distributed, runs
+from helpers.losses import LabelConcatLoss, SemiHardTripletLoss, _TripletLossBase
 from helpers.models import build_concat_model, build_model, embedding_model
 from helpers.pipeline import training_batches
 from helpers.runs import (  # noqa: F401  (part of this module's interface since chapter 4)
@@ -145,8 +146,8 @@ def _prepare(data):
     return x, labels, index.astype(np.int64)
 
 
-def _default_loss(margin, distance):
-    return SemiHardTripletLoss(margin=margin, distance=distance)
+def _default_loss(margin, distance, mining="global"):
+    return SemiHardTripletLoss(margin=margin, distance=distance, mining=mining)
 
 
 def _loss_name(loss) -> str:
@@ -207,7 +208,8 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
                     batch_size: int = 256, learning_rate: float = 1e-4, lr_schedule: str = "constant",
                     pk=None, augment: dict | None = None, l2_normalize: bool | None = None, output_dir=None,
                     resume: bool = True, verbose: int = 1, seed: int = 0,
-                    steps_per_execution: int = 16, callbacks=(), keep_checkpoints: int = 2) -> TrainResult:
+                    steps_per_execution: int = 16, callbacks=(), keep_checkpoints: int = 2,
+                    devices: int = 1, mining: str | None = None) -> TrainResult:
     """Train an embedding network with a triplet loss (default: semi-hard, margin 1, squared L2).
 
     Args:
@@ -231,8 +233,19 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         seed: seeds Keras, NumPy, TensorFlow and the shuffling.
         steps_per_execution: training steps per ``tf.function`` call (capped to a divisor of
-            the steps per epoch, so every epoch sees exactly one pass over the data).
+            the steps per epoch, so every epoch sees exactly one pass over the data); 1 when
+            ``devices > 1``: Keras 3.15 cannot run several under a strategy (keras-team/keras
+            issue 19246, "You must feed a value for placeholder tensor").
         callbacks: extra Keras callbacks.
+        devices: train under ``tf.distribute.MirroredStrategy`` over this many GPUs, or logical
+            CPU devices where there are fewer GPUs (``helpers.distributed.strategy_for``);
+            ``TrainResult.model`` is then a one-device copy of the trained embedding network.
+            Several machines (a ``TF_CONFIG`` cluster) are refused: Keras 3.15's ``fit`` cannot
+            train under ``MultiWorkerMirroredStrategy`` (``helpers.distributed``).
+            ``batch_size`` (or P×K) stays the *global* batch, split among the replicas.
+        mining: ``"global"`` (default: mine over the whole global batch, the same loss and
+            gradients as one device) or ``"local"`` (within each replica's shard); it sets the
+            default loss's ``mining``; a course loss passed in keeps its own (they must agree).
     """
     if wiring not in WIRINGS:
         raise ValueError(f"wiring must be one of {WIRINGS}, got {wiring!r}")
@@ -244,6 +257,10 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
     x, labels, y = _prepare(data)
+    if distributed.cluster()[0] > 1:
+        raise distributed.ClusterNotSupported(distributed.NO_MULTI_WORKER_FIT)
+    strategy = distributed.strategy_for(devices)  # None for one device
+    mining = _check_loss_mining(loss, mining, strategy is not None)
     if pk is not None:
         batch_size = int(pk[0]) * int(pk[1])
     if batch_size < 2:
@@ -252,20 +269,55 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
         raise ValueError(f"batch_size {batch_size} is larger than the {len(y)} training images; "
                          f"use at most {len(y)}")
     keras.utils.set_random_seed(seed)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:  # the model, its optimizer and their variables live on every replica
+        result = _train(model_or_name, x, labels, y, wiring, loss, margin, distance, epochs,
+                        batch_size, learning_rate, lr_schedule, pk, augment, l2_normalize,
+                        output_dir, resume, verbose, seed, steps_per_execution, callbacks,
+                        keep_checkpoints, strategy is not None, mining)
+    if strategy is not None:  # the embedding network, for use on one device
+        result.model = distributed.one_device_copy(result.model)
+    return result
 
+
+def _check_loss_mining(loss, mining, replicated):
+    """The mining the run uses; a loss passed in must be one that scales itself per replica."""
+    if mining is not None:
+        distributed.check_mining(mining)
+    if loss is None:
+        return mining or "global"
+    own = getattr(loss, "mining", None)
+    if replicated and not isinstance(loss, _TripletLossBase):
+        raise ValueError("training on several devices needs one of the course's Keras losses (helpers.losses, "
+                         f"helpers.contrastive), which mine and scale per replica; got {_loss_name(loss)}")
+    if mining is not None and own is not None and mining != own:
+        raise ValueError(f"mining={mining!r} but the loss passed in mines {own!r}; give the loss "
+                         "the mining you want")
+    return own or mining
+
+
+def _train(model_or_name, x, labels, y, wiring, loss, margin, distance, epochs, batch_size,
+           learning_rate, lr_schedule, pk, augment, l2_normalize, output_dir, resume, verbose, seed,
+           steps_per_execution, callbacks, keep_checkpoints, replicated, mining) -> TrainResult:
+    """``train_embedding`` after its checks, inside the strategy's scope when there is one."""
     if isinstance(model_or_name, str):
         kwargs = {} if l2_normalize is None else {"l2_normalize": l2_normalize}
         base, model_name = build_model(model_or_name, **kwargs), model_or_name
     else:
         base, model_name = model_or_name, model_or_name.name
+        if replicated:  # its variables must be created under the strategy: a copy is
+            base = keras.models.clone_model(model_or_name)
+            base.set_weights(model_or_name.get_weights())
     custom_loss = loss
-    loss = loss if loss is not None else _default_loss(margin, distance)
+    loss = loss if loss is not None else _default_loss(margin, distance, mining)
     if wiring == "concat":
         trained, fit_loss = build_concat_model(base), LabelConcatLoss(loss)
     else:
         trained, fit_loss = base, loss
     steps = -(-len(y) // batch_size) if pk is None else max(len(y) // batch_size, 1)
     per_call = max(d for d in range(1, min(steps_per_execution, steps) + 1) if steps % d == 0)
+    if replicated:  # Keras 3.15 fails on several steps per call under a strategy (keras#19246:
+        per_call = 1  # "You must feed a value for placeholder tensor 'while/cond/...'")
     rate = learning_rate if lr_schedule == "constant" else \
         keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
     trained.compile(optimizer=keras.optimizers.Adam(rate), loss=fit_loss,
@@ -282,7 +334,9 @@ def train_embedding(model_or_name="mlp", data=None, *, wiring: str = "labels", l
               "augment": dict(augment) if augment else None,
               "l2_normalize": l2_normalize, "seed": seed,
               "steps_per_execution": per_call, "train_images": int(len(y)),
-              "samples_per_epoch": samples_per_epoch}
+              "samples_per_epoch": samples_per_epoch,
+              "replicas": trained.distribute_strategy.num_replicas_in_sync, "mining": mining,
+              "global_batch": batch_size}
     state = {"epoch": 0, "train_seconds": 0.0, "samples_seen": 0, "recipe": recipe}
     out, initial_epoch, history = None, 0, {}
     if output_dir is not None:
@@ -337,7 +391,7 @@ def _restore(model, folder: Path, state: dict, recipe: dict, steps: int):
         print(f"warning: {path.name} holds NaN or infinite weights; trying an older one")
     else:
         raise RunFolderError(f"none of the checkpoints in {folder} can be loaded; {runs.WAY_OUT}")
-    updates = int(model.optimizer.iterations)
+    updates = int(model.optimizer.iterations.numpy())
     if updates != epoch * steps:
         raise RunFolderError(f"{path} made {updates} optimizer updates, not the {epoch} × {steps} this "
                              f"recipe makes in {epoch} epochs; {runs.WAY_OUT}")

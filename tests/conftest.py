@@ -1,7 +1,14 @@
-"""Fixtures shared by the training tests (test_training.py, test_runs.py)."""
+"""Fixtures shared by the training tests (test_training.py, test_runs.py), and the session's
+devices: the host CPU split into 4 logical devices before TensorFlow runs its first op, so that
+test_distributed.py can train on 2 and 4 replicas on any machine (one-device code still runs on
+the first of them)."""
 
 import numpy as np
 import pytest
+
+from helpers.distributed import use_cpu_devices
+
+use_cpu_devices(4)
 
 
 @pytest.fixture(scope="module")

@@ -432,10 +432,11 @@ def test_keras_losses_keep_labels_above_2_to_24_apart():
 
 def test_loss_settings_record_the_settings():
     assert loss_settings(C.ContrastiveLoss(margin=0.5, distance="angular")) == {
-        "margin": 0.5, "distance": "angular"}
-    assert loss_settings(C.SupConLoss(temperature=0.07)) == {"temperature": 0.07}
+        "margin": 0.5, "distance": "angular", "mining": "global"}
+    assert loss_settings(C.SupConLoss(temperature=0.07, mining="local")) == {
+        "temperature": 0.07, "mining": "local"}
     assert loss_settings(L.BatchAllTripletLoss(margin=0.3, distance="l2")) == {
-        "margin": 0.3, "distance": "l2"}
+        "margin": 0.3, "distance": "l2", "mining": "global"}
     assert C.ContrastiveLoss().get_config()["name"] == "contrastive_loss"
     assert C.SupConLoss().get_config()["name"] == "supcon_loss"
     assert L.BatchAllTripletLoss().get_config()["distance"] == "squared_l2"
