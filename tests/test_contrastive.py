@@ -450,6 +450,6 @@ def test_train_embedding_with_supcon(tiny, tmp_path):
     result = train_embedding("mlp", (x, y), loss=C.SupConLoss(), epochs=1, batch_size=64,
                              verbose=0, output_dir=tmp_path)
     assert result.recipe["loss"] == "SupConLoss"
-    assert result.recipe["loss_settings"] == {"temperature": 0.1}
+    assert result.recipe["loss_settings"] == {"temperature": 0.1, "mining": "global"}
     assert len(result.history["loss"]) == 1 and np.isfinite(result.history["loss"][0])
     assert result.model.predict(x[:3], verbose=0).shape[0] == 3
