@@ -199,7 +199,7 @@ for seed in SEEDS:
 # three runs differ only in the model and the loss, and the seeds differ only in the seed.
 
 # %% tags=["nbval-check-output"]
-def settings(objective, seed, drop=("model", "loss", "seed")):
+def settings(objective, seed, drop=("model", "loss", "mining", "seed")):  # mining: the loss's
     return {k: v for k, v in recipes_used[objective, seed].items() if k not in drop}
 
 
