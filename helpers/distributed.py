@@ -46,6 +46,12 @@ def check_mining(mining: str) -> str:
 
 
 # ----------------------------------------------------------------------------- devices
+def _check_count(n, what: str) -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return n
+
+
 def use_cpu_devices(n: int) -> list[str]:
     """Split the host CPU into ``n`` logical devices and return their names.
 
@@ -55,8 +61,7 @@ def use_cpu_devices(n: int) -> list[str]:
     """
     import tensorflow as tf
 
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"the number of devices must be a positive integer, got {n!r}")
+    _check_count(n, "the number of devices")
     cpu = tf.config.list_physical_devices("CPU")[0]
     configured = tf.config.get_logical_device_configuration(cpu)
     if configured is None or len(configured) < n:
@@ -79,8 +84,7 @@ def device_names(devices: int) -> list[str]:
     logical CPU devices (``use_cpu_devices``, so call this before TensorFlow runs an op)."""
     import tensorflow as tf
 
-    if not isinstance(devices, (int, np.integer)) or isinstance(devices, bool) or devices < 1:
-        raise ValueError(f"devices must be a positive integer, got {devices!r}")
+    _check_count(devices, "devices")
     if len(tf.config.list_physical_devices("GPU")) >= devices:
         return [f"/gpu:{i}" for i in range(devices)]
     return use_cpu_devices(devices) if devices > 1 else ["/cpu:0"]
@@ -188,11 +192,9 @@ def gather_batch(context, labels, embeddings, weights=None):
     width = tf.reduce_max(sizes)
     keep = tf.reshape(tf.range(width)[None, :] < sizes[:, None], [-1])  # real rows, replica order
 
-    def gathered(values, constant=True):
-        padding = [[0, width - size]] + [[0, 0]] * (values.shape.rank - 1)
-        padded = tf.pad(values, padding)
-        everyone = context.all_gather(tf.stop_gradient(padded) if constant else padded, axis=0)
-        return padded, everyone
+    def gathered(values):  # (this replica's padded rows, every replica's, as constants)
+        padded = tf.pad(values, [[0, width - size]] + [[0, 0]] * (values.shape.rank - 1))
+        return padded, context.all_gather(tf.stop_gradient(padded), axis=0)
 
     own, everyone = gathered(embeddings)
     rows = tf.reshape(everyone, tf.concat([[-1, width], tf.shape(embeddings)[1:]], axis=0))
